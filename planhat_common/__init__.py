@@ -1,0 +1,1 @@
+"""Code shared by tap-planhat, target-planhat and planhat-sandbox: the model registry and HTTP."""

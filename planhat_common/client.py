@@ -1,0 +1,132 @@
+"""Plain Planhat calls over ``planhat_common.http.send``: decoding, URLs and full listings.
+
+The tap's streams go through singer-sdk; everything else (the target, the tap's discovery
+and partitions) calls Planhat through :class:`PlanhatClient`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import orjson
+
+from planhat_common.http import (
+    PlanhatError,
+    TransientResponseError,
+    describe_response,
+    send,
+)
+from planhat_common.paging import PageSizeTracker
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterator
+
+    import requests
+
+    from planhat_common.settings import PlanhatConnection
+
+
+class ModelNotFoundError(PlanhatError):
+    """404 on a list endpoint: the tenant does not have this model (§15.15)."""
+
+
+#: Statuses whose body must be JSON; anything else there is a truncated or garbled reply.
+_JSON_STATUSES = frozenset({200, 201, 206})
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A decoded response: status, parsed JSON body (or None) and a redacted description."""
+
+    status: int
+    body: Any
+    description: str
+
+    @property
+    def ok(self) -> bool:
+        """2xx."""
+        return 200 <= self.status < 300  # noqa: PLR2004
+
+
+class PlanhatClient:
+    """Sends the target's calls through the shared retry, pacing and redaction code."""
+
+    def __init__(self, connection: PlanhatConnection) -> None:
+        """Use ``connection`` (session, budget, retry policy, timeout, hosts, secrets)."""
+        self.connection = connection
+
+    def _decode(self, response: requests.Response, *, expect_list: bool = False) -> Reply:
+        secrets = self.connection.secrets
+        body: Any = None
+        if response.content:
+            try:
+                body = orjson.loads(response.content)
+            except orjson.JSONDecodeError as exc:
+                if response.status_code in _JSON_STATUSES:
+                    raise TransientResponseError(
+                        f"unreadable JSON body: {describe_response(response, secrets)}",
+                        response,
+                    ) from exc
+        if expect_list and response.status_code == 200 and not isinstance(body, list):  # noqa: PLR2004
+            # An object such as {"error": ...} in place of the page is a glitch (§15.6).
+            raise TransientResponseError(
+                f"expected an array: {describe_response(response, secrets)}", response
+            )
+        return Reply(response.status_code, body, describe_response(response, secrets))
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        rate_limited: bool = True,
+        expect_list: bool = False,
+        fatal_statuses: Collection[int] = (401, 403),
+        credential: str = "api_token",
+    ) -> Reply:
+        """One call with retries; every non-retriable status comes back as a Reply."""
+        conn = self.connection
+        return send(
+            conn.session,
+            method,
+            url,
+            budget=conn.budget,
+            policy=conn.retry_policy,
+            secrets=conn.secrets,
+            timeout=conn.timeout,
+            data=data,
+            params=params,
+            rate_limited=rate_limited,
+            decode=partial(self._decode, expect_list=expect_list),
+            fatal_statuses=fatal_statuses,
+            credential=credential,
+        )
+
+    def api(self, path: str, *ids: str) -> str:
+        """A main-API URL: ``path`` plus URL-encoded id segments."""
+        return "/".join([self.connection.api_url + path, *(quote(i, safe="") for i in ids)])
+
+    def list_all(
+        self, path: str, *, limit: int, select: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of a list endpoint in ``_id`` order, paged by offset (§5, §15.1)."""
+        offset = 0
+        sizes = PageSizeTracker(limit)
+        while True:
+            params = {"limit": limit, "offset": offset, "sort": "_id"}
+            if select:
+                params["select"] = select
+            reply = self.call("GET", self.api(path), params=params, expect_list=True)
+            if reply.status == 404:  # noqa: PLR2004
+                raise ModelNotFoundError(reply.description)
+            if reply.status != 200 or not isinstance(reply.body, list):  # noqa: PLR2004
+                raise PlanhatError(f"Listing {path} failed: {reply.description}")
+            yield from (item for item in reply.body if isinstance(item, dict))
+            if not sizes.more_after(len(reply.body)):
+                return
+            offset += len(reply.body)

@@ -1,0 +1,265 @@
+"""HTTP pieces shared by the tap and the target: auth, pacing, retry waits, redaction.
+
+Planhat facts this encodes (``shared/planhat-api.md``):
+
+* Bearer auth with the API token; the analytics host takes the tenant token in the path (§2).
+* About 200 calls a minute for the whole process; 429 when over, with ``X-Rate-Limit-*``
+  headers on some tenants and ``Retry-After`` nowhere documented (§12.1, §15.7).
+* 5xx, resets, timeouts, truncated JSON and a 200 carrying ``{"error": ...}`` instead of an
+  array are transient (§12.2, §15.6); 401 can mean the wrong regional host (§1, §15.17).
+
+The tap plugs these into singer-sdk's backoff hooks; the target calls :func:`send` directly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable
+
+T = TypeVar("T")
+
+LOGGER = logging.getLogger("planhat")
+
+DEFAULT_API_URL = "https://api.planhat.com"
+DEFAULT_ANALYTICS_URL = "https://analytics.planhat.com"
+REDACTED = "***"
+#: How much of an error body a message quotes (bodies are opaque, §15.8).
+BODY_EXCERPT_CHARS = 300
+
+#: Statuses worth retrying unchanged. Everything else 4xx is final (§8.4, §12.2).
+RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    ConnectionResetError,
+)
+
+
+class PlanhatError(Exception):
+    """A Planhat call failed for good; the message is safe to log (no tokens)."""
+
+
+class PlanhatAuthError(PlanhatError):
+    """401/403: the token is wrong, lacks permission, or belongs to another region."""
+
+
+class TransientResponseError(Exception):
+    """A response worth retrying: 429, 5xx, or a body that is not what the call promises."""
+
+    def __init__(self, message: str, response: requests.Response | None = None) -> None:
+        """Keep the response so the retry wait can read its headers."""
+        super().__init__(message)
+        self.response = response
+
+
+def check_api_url(url: str, setting: str = "api_url") -> str:
+    """Return ``url`` without a trailing slash, refusing plain http except on loopback.
+
+    The token travels in a header, so it must never go over clear text to a remote host.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise PlanhatError(f"{setting} must be an https URL, got '{url}'.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise PlanhatError(
+            f"{setting} must use https (got '{url}'); plain http is allowed only for "
+            "loopback addresses such as the local planhat-sandbox."
+        )
+    return url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every secret (tokens; the tenant token also sits in analytics URLs) in text."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def describe_response(response: requests.Response, secrets: Iterable[str | None]) -> str:
+    """One line naming method, path, status and the body's first bytes, with secrets redacted."""
+    method = response.request.method or "?"
+    url = urlsplit(response.url or response.request.url or "")
+    body = (response.text or "")[:BODY_EXCERPT_CHARS].replace("\n", " ")
+    return redact(
+        f"{method} {url.path}{'?' + url.query if url.query else ''} returned "
+        f"{response.status_code}: {body!r}",
+        secrets,
+    )
+
+
+def auth_error_message(
+    response: requests.Response, secrets: Iterable[str | None], credential: str = "api_token"
+) -> str:
+    """The message for 401/403, pointing at the usual causes."""
+    host = urlsplit(response.url).hostname or "?"
+    if credential != "api_token":
+        return (
+            f"Planhat refused the request ({describe_response(response, secrets)}). Check "
+            f"{credential} (Planhat Settings > Developer > Tokens) and the analytics host {host}."
+        )
+    return (
+        f"Planhat refused the API token ({describe_response(response, secrets)}). Check that "
+        f"api_token is a valid service-account token and that api_url ({host}) is your "
+        "tenant's region (api, api-eu, api-eu2, api-eu3, api-us2, api-us4, ...): a token used "
+        "against another region's host answers 401."
+    )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how often to retry transient failures.
+
+    Attributes:
+        max_tries: attempts in all, the first included.
+        base_wait: first backoff wait in seconds; doubles per attempt, with jitter.
+        max_wait: cap on any single wait, Retry-After included.
+        rate_limit_wait: wait after a 429 that names no time: Planhat's window is 60-120 s.
+    """
+
+    max_tries: int = 8
+    base_wait: float = 1.0
+    max_wait: float = 120.0
+    rate_limit_wait: float = 60.0
+
+    def wait_seconds(self, attempt: int, response: requests.Response | None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based) after ``response``."""
+        if response is not None and response.status_code == 429:  # noqa: PLR2004
+            hinted = retry_after_seconds(response)
+            wait = self.rate_limit_wait if hinted is None else hinted
+        else:
+            wait = self.base_wait * 2 ** (attempt - 1)
+            wait += random.uniform(0, self.base_wait)  # noqa: S311 - jitter, not crypto
+        return max(0.0, min(wait, self.max_wait))
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """The wait a 429 asks for: ``Retry-After`` (seconds or HTTP date), else None."""
+    header = response.headers.get("Retry-After")
+    if not header:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class RequestBudget:
+    """Paces calls to stay within a per-minute budget, shared by every thread of a process.
+
+    Spreading calls evenly (one every 60/N seconds) keeps bursts from tripping Planhat's
+    window, which is what a 429 storm at 3 a.m. usually is.
+    """
+
+    def __init__(self, max_per_minute: float | None) -> None:
+        """``None`` or 0 switches pacing off (the sandbox without a rate limit)."""
+        self.interval = 60.0 / max_per_minute if max_per_minute else 0.0
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        """Block until the next call may go out."""
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+def make_session(token: str, user_agent: str) -> requests.Session:
+    """A session sending the Bearer token.
+
+    requests drops ``Authorization`` when a redirect leaves the host, so a redirect elsewhere
+    never carries the token.
+    """
+    session = requests.Session()
+    session.headers.update(
+        {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": user_agent,
+        }
+    )
+    return session
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    budget: RequestBudget,
+    policy: RetryPolicy,
+    secrets: Iterable[str | None],
+    timeout: float,
+    data: bytes | None = None,
+    params: dict[str, Any] | None = None,
+    rate_limited: bool = True,
+    decode: Callable[[requests.Response], T],
+    fatal_statuses: Collection[int] = (401, 403),
+    credential: str = "api_token",
+) -> T:
+    """Send one request, retrying transient failures; return ``decode(response)``.
+
+    ``decode`` sees every non-retriable response and may raise
+    :class:`TransientResponseError` for a body that is not what the call promises (truncated
+    JSON, an error object in a 200), which is retried like a 5xx. Callers decide what a 4xx
+    means for them, except ``fatal_statuses`` (401 and 403 unless a caller reads 403 bodies,
+    as bulk upserts' ``permissionErrors``), which raise :class:`PlanhatAuthError` naming
+    ``credential``. Retrying writes is safe because bulk upserts are idempotent on keys.
+    """
+    secrets = tuple(secrets)
+    attempt = 0
+    while True:
+        attempt += 1
+        if rate_limited:
+            budget.acquire()
+        response: requests.Response | None = None
+        try:
+            response = session.request(method, url, data=data, params=params, timeout=timeout)
+            if response.status_code in fatal_statuses:
+                raise PlanhatAuthError(auth_error_message(response, secrets, credential))
+            if response.status_code not in RETRIABLE_STATUSES:
+                return decode(response)
+            problem = describe_response(response, secrets)
+        except TransientResponseError as exc:
+            problem = redact(str(exc), secrets)
+        except TRANSIENT_EXCEPTIONS as exc:
+            problem = redact(f"{method} {urlsplit(url).path} failed: {exc}", secrets)
+        if attempt >= policy.max_tries:
+            raise PlanhatError(f"Giving up after {attempt} attempts: {problem}")
+        wait = policy.wait_seconds(attempt, response)
+        LOGGER.warning("Retrying in %.1fs (attempt %d): %s", wait, attempt, problem)
+        time.sleep(wait)

@@ -1,0 +1,94 @@
+"""Create the project's two virtual environments on a fresh machine.
+
+* ``.venv``: the project (editable) with its test and lint tools.
+* ``.venv-meltano``: Meltano itself, kept apart because it pins many libraries
+  (see shared/singer-sdk-notes.md section 5). Meltano brings uv, which then builds ``.venv``
+  quickly.
+
+Only the standard library is used, so this runs on any Python >= 3.10 before anything is
+installed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_VENV = ROOT / ".venv"
+MELTANO_VENV = ROOT / ".venv-meltano"
+MELTANO_VERSION = "4.4.1"
+BIN = "Scripts" if os.name == "nt" else "bin"
+
+
+def say(message: str) -> None:
+    """Progress for the person at the terminal."""
+    print(f"==> {message}", flush=True)
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    """Run a command, failing loudly."""
+    subprocess.run([str(a) for a in args], check=True, env=env)
+
+
+def executable(venv_dir: Path, name: str) -> Path:
+    """Path of a console script inside a venv."""
+    return venv_dir / BIN / name
+
+
+def ensure_meltano() -> Path:
+    """The meltano executable, installing it into its own venv if needed."""
+    meltano = executable(MELTANO_VENV, "meltano")
+    marker = MELTANO_VENV / f".meltano-{MELTANO_VERSION}"
+    if not marker.exists():
+        say(f"Installing Meltano {MELTANO_VERSION} into {MELTANO_VENV.name}/ (once)")
+        venv.create(MELTANO_VENV, with_pip=True, clear=True)
+        python = executable(MELTANO_VENV, "python")
+        run(python, "-m", "pip", "install", "-q", "--upgrade", "pip")
+        run(python, "-m", "pip", "install", "-q", f"meltano=={MELTANO_VERSION}")
+        marker.touch()
+    return meltano
+
+
+def ensure_project() -> Path:
+    """The project venv's python, (re)installing the project and its dev tools when stale."""
+    uv = executable(MELTANO_VENV, "uv")
+    python = executable(PROJECT_VENV, "python")
+    stamp = PROJECT_VENV / ".installed-pyproject"
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    if not python.exists():
+        say(f"Creating {PROJECT_VENV.name}/ with uv")
+        run(uv, "venv", "--quiet", "--python", sys.executable, PROJECT_VENV)
+    if not stamp.exists() or stamp.read_text() != pyproject:
+        say("Installing planhat-singer (editable) with its test and lint tools")
+        env = {**os.environ, "VIRTUAL_ENV": str(PROJECT_VENV)}
+        run(
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            python,
+            "-e",
+            ROOT,
+            "--group",
+            "dev",
+            env=env,
+        )
+        stamp.write_text(pyproject)
+    return python
+
+
+def ensure_all() -> tuple[Path, Path]:
+    """Both environments; returns (project python, meltano)."""
+    if sys.version_info < (3, 10):  # noqa: UP036 - this file must run on anything to say so
+        sys.exit("planhat-singer needs Python >= 3.10")
+    meltano = ensure_meltano()
+    return ensure_project(), meltano
+
+
+if __name__ == "__main__":
+    ensure_all()

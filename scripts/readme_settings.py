@@ -1,0 +1,73 @@
+"""Regenerate the README's settings tables from the plugins' ``--about`` output.
+
+``python3 scripts/readme_settings.py`` rewrites the tables in place; the test suite checks
+that they match (tests/test_docs.py), so the README cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+PLUGINS = ("tap-planhat", "target-planhat")
+#: Built-in SDK settings, documented by the SDK, not repeated in our tables.
+SDK_SETTINGS = (
+    "stream_maps",
+    "stream_map_config",
+    "faker_config",
+    "flattening_",
+    "batch_config",
+    "add_record_metadata",
+    "load_method",
+    "validate_records",
+    "batch_size_rows",
+)
+
+
+def settings_table(plugin: str) -> str:
+    """A markdown table of the plugin's own settings."""
+    bindir = Path(sys.executable).parent
+    about = json.loads(
+        subprocess.run(
+            [str(bindir / plugin), "--about", "--format=json"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    schema = about["settings"]
+    required = set(schema.get("required", []))
+    rows = ["| Setting | Type | Default | Description |", "| --- | --- | --- | --- |"]
+    for name, prop in schema["properties"].items():
+        if name.startswith(SDK_SETTINGS):
+            continue
+        kind = prop.get("type", "object")
+        kind = next((k for k in kind if k != "null"), "") if isinstance(kind, list) else kind
+        if prop.get("format"):
+            kind += f" ({prop['format']})"
+        default = json.dumps(prop["default"]) if "default" in prop else ""
+        description = prop.get("description", "").replace("|", "\\|").replace("\n", " ")
+        flags = " **Required.**" if name in required else ""
+        flags += " Secret." if prop.get("secret") else ""
+        rows.append(f"| `{name}` | {kind} | {default} | {description}{flags} |")
+    return "\n".join(rows)
+
+
+def render(readme: str) -> str:
+    """README text with every plugin's table regenerated between its markers."""
+    for plugin in PLUGINS:
+        pattern = re.compile(
+            rf"(<!-- {plugin} settings -->\n).*?(<!-- /{plugin} settings -->)", re.DOTALL
+        )
+        table = settings_table(plugin)
+        readme = pattern.sub(lambda m, t=table: m[1] + t + "\n" + m[2], readme)
+    return readme
+
+
+if __name__ == "__main__":
+    README.write_text(render(README.read_text()))

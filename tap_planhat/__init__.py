@@ -1,0 +1,1 @@
+"""tap-planhat: Singer tap for Planhat."""

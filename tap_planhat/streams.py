@@ -1,0 +1,296 @@
+"""One stream class for every Planhat list endpoint; the registry model supplies the data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from singer_sdk.authenticators import BearerTokenAuthenticator
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.streams import RESTStream
+from typing_extensions import override
+
+from planhat_common.http import auth_error_message, describe_response
+from planhat_common.paging import PageSizeTracker
+from tap_planhat.coerce import Coercer
+from tap_planhat.pagination import PageOutcome, PlanhatPaginator
+from tap_planhat.schemas import stream_schema
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Iterable, Mapping
+
+    import requests
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+    from planhat_common.registry import FieldType, Model
+    from tap_planhat.tap import TapPlanhat
+
+DEFAULT_LOOKBACK_MINUTES = 5
+
+
+class ModelNotAvailableError(Exception):
+    """The tenant answered 404 for a whole model: skip the stream, do not fail the run."""
+
+
+class PlanhatStream(RESTStream[int]):
+    """Reads one Planhat model with limit/offset paging.
+
+    Incremental models are read newest first (``sort=-<replication key>``) and paging stops
+    once a page reaches records older than the bookmark minus the lookback window; if the
+    server turns out not to honour the sort, the stream reads to the end and filters
+    client-side. Full-table models are read in ``_id`` order so offsets are stable.
+    """
+
+    primary_keys = ("_id",)
+    # Bookmarks rise to the newest key seen, promoted when the stream completes.
+    is_sorted = False
+
+    def __init__(
+        self,
+        tap: TapPlanhat,
+        model: Model,
+        custom_fields: Mapping[str, FieldType] | None,
+    ) -> None:
+        """Build the stream for ``model`` with its (possibly typed) custom fields."""
+        self.model = model
+        self.selected_by_default = model.selected_by_default
+        super().__init__(
+            tap=tap,
+            name=model.name,
+            schema=stream_schema(model, custom_fields),
+            path=model.path,
+        )
+        self.replication_key = model.replication_key
+        self.coerce = Coercer(model.name, model.fields, custom_fields)
+        self._page: tuple[requests.Response, list[dict[str, Any]]] | None = None
+        self._outcome = PageOutcome(0, more=False)
+
+    @property
+    def planhat_tap(self) -> TapPlanhat:
+        """The tap, typed."""
+        return self._tap  # type: ignore[return-value]
+
+    @override
+    @property
+    def url_base(self) -> str:
+        return self.planhat_tap.connection.api_url
+
+    @override
+    @cached_property
+    def authenticator(self) -> BearerTokenAuthenticator:
+        return BearerTokenAuthenticator(token=self.config["api_token"])
+
+    @override
+    @property
+    def http_headers(self) -> dict[str, str]:
+        return {"Accept": "application/json", "User-Agent": self.planhat_tap.connection.user_agent}
+
+    @override
+    @property
+    def timeout(self) -> int:
+        return int(self.planhat_tap.connection.timeout)
+
+    @cached_property
+    def page_size(self) -> int:
+        """The ``limit`` sent: the setting, never above the model's cap (§5.2)."""
+        configured = self.config.get("page_size")
+        return min(int(configured), self.model.page_cap) if configured else self.model.page_cap
+
+    @cached_property
+    def sort_param(self) -> str | None:
+        """Newest first for incremental models; ``_id`` otherwise, for stable offsets."""
+        return f"-{self.replication_key}" if self.replication_key else "_id"
+
+    # Requests
+
+    @override
+    def get_http_request(self, *, page: PageContext[int]) -> HTTPRequest:
+        request = super().get_http_request(page=page)
+        request.params.update({"limit": self.page_size, "offset": page.next_page_token or 0})
+        if self.sort_param:
+            request.params["sort"] = self.sort_param
+        request.params.update(self.filter_params(page.stream_context))
+        return request
+
+    def filter_params(self, context: Context | None) -> dict[str, Any]:  # noqa: ARG002
+        """Extra list filters for a partition; none for plain model streams."""
+        return {}
+
+    @override
+    def get_new_paginator(self) -> PlanhatPaginator:
+        return PlanhatPaginator(lambda _response: self._outcome)
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        secrets = self.planhat_tap.connection.secrets
+        status = response.status_code
+        if status in {401, 403}:
+            raise FatalAPIError(f"Stream '{self.name}': {auth_error_message(response, secrets)}")
+        if status == 404:  # noqa: PLR2004
+            raise ModelNotAvailableError(describe_response(response, secrets))
+        super().validate_response(response)
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise RetriableAPIError(self._problem(response, "malformed JSON"), response) from None
+        if not isinstance(body, list):
+            # Planhat sometimes answers 200 with {"error": ...} instead of the list (§15.6).
+            raise RetriableAPIError(self._problem(response, "not a JSON array"), response)
+        self._page = (response, body)
+
+    @override
+    def response_error_message(self, response: requests.Response) -> str:
+        return self._problem(response, "error")
+
+    def _problem(self, response: requests.Response, what: str) -> str:
+        secrets = self.planhat_tap.connection.secrets
+        return f"Stream '{self.name}': {what}: {describe_response(response, secrets)}"
+
+    # Retries: the shared policy decides waits (Retry-After, then backoff); no extra jitter.
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
+        policy = self.planhat_tap.connection.retry_policy
+
+        def waits() -> Generator[float, Any, None]:
+            exc = yield 0.0
+            attempt = 0
+            while True:
+                attempt += 1
+                exc = yield policy.wait_seconds(attempt, getattr(exc, "response", None))
+
+        return waits()  # backoff primes it with send(None), then sends each exception
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return self.planhat_tap.connection.retry_policy.max_tries
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        return value
+
+    @override
+    def backoff_handler(self, details: Any) -> None:
+        self.logger.warning(
+            "Stream '%s': retrying in %.1fs after attempt %d: %s",
+            self.name,
+            details.get("wait", 0.0),
+            details.get("tries", 0),
+            details.get("exception"),
+        )
+
+    @override
+    def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        budget = self.planhat_tap.connection.budget
+
+        def paced(*args: Any, **kwargs: Any) -> Any:
+            budget.acquire()  # every attempt, retries included, spends from the budget
+            return func(*args, **kwargs)
+
+        return super().request_decorator(paced)
+
+    # Records
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        self._reset_run_state(context)
+        try:
+            yield from super().get_records(context)
+        except ModelNotAvailableError as exc:
+            self.logger.warning(
+                "Stream '%s' skipped: this tenant has no %s endpoint (%s).",
+                self.name,
+                self.model.path,
+                exc,
+            )
+
+    def _reset_run_state(self, context: Context | None) -> None:
+        self._sizes = PageSizeTracker(self.page_size)
+        self._seen_previous: set[str] = set()
+        self._seen_current: set[str] = set()
+        self._sort_honoured = True
+        self._last_key: str | None = None
+        self._threshold = self._incremental_threshold(context)
+
+    def _incremental_threshold(self, context: Context | None) -> str | None:
+        if not self.replication_key:
+            return None
+        start = self.get_starting_timestamp(context)
+        if start is None:
+            return None
+        lookback = dt.timedelta(
+            minutes=float(self.config.get("lookback_minutes", DEFAULT_LOOKBACK_MINUTES))
+        )
+        return normalise_timestamp((start - lookback).astimezone(dt.timezone.utc).isoformat())
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        page = self._page[1] if self._page and self._page[0] is response else []
+        self._page = None
+        more = self._sizes.more_after(len(page))
+        records, reached_bookmark = self._select_page_records(page)
+        self._outcome = PageOutcome(len(page), more=more and not reached_bookmark)
+        return records
+
+    def _select_page_records(self, page: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+        """Drop in-run duplicates and records older than the bookmark; note reaching it.
+
+        Offset pages shift when records change during the read, so a record can reappear on
+        the next page; remembering two pages of ids is enough and keeps memory flat.
+        """
+        self._seen_previous, self._seen_current = self._seen_current, set()
+        key = self.replication_key
+        threshold = self._threshold
+        kept: list[dict[str, Any]] = []
+        reached = False
+        for record in page:
+            record_id = record.get("_id")
+            if record_id in self._seen_previous or record_id in self._seen_current:
+                continue
+            self._seen_current.add(record_id)  # type: ignore[arg-type]
+            if key:
+                value = record.get(key)
+                if isinstance(value, str):
+                    value = record[key] = normalise_timestamp(value)
+                    self._check_order(value)
+                    if threshold is not None and value < threshold:
+                        reached = True
+                        continue
+            kept.append(record)
+        return kept, reached and self._sort_honoured
+
+    def _check_order(self, value: str) -> None:
+        if self._sort_honoured and self._last_key is not None and value > self._last_key:
+            self._sort_honoured = False
+            self.logger.warning(
+                "Stream '%s': the server did not honour sort=%s; reading every page and "
+                "filtering on %s client-side for this run.",
+                self.name,
+                self.sort_param,
+                self.replication_key,
+            )
+        self._last_key = value
+
+    @override
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
+        return self.coerce(row)
+
+
+def normalise_timestamp(value: str) -> str:
+    """One UTC format for replication keys, so string order is time order.
+
+    Bookmarks are compared as strings and the SDK writes its signpost as
+    ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``; Planhat sends ``...SS.mmmZ``.
+    """
+    if len(value) == 24 and value[-1] == "Z" and value[19] == ".":  # noqa: PLR2004
+        return value[:23] + "000+00:00"
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")

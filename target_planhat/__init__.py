@@ -1,0 +1,1 @@
+"""target-planhat: a Singer target writing into Planhat."""

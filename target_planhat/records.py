@@ -1,0 +1,319 @@
+"""Pure record mapping: Singer record in, Planhat payload out.
+
+Nothing here does I/O. The sinks call :func:`map_record` once per record and
+:func:`merge_duplicates` once per batch; both are easy to test on their own.
+
+Rules (``shared/planhat-api.md`` §7, §8, §13):
+
+* ``_sdc_*`` metadata and ``exclude_properties`` are dropped; ``_sdc_deleted_at`` marks a delete.
+* Datetimes become ISO 8601 strings and ``Decimal`` becomes ``int`` or ``float``.
+* ``companyExternalId`` / ``companySourceId`` become the model's company field
+  (``companyId``, ``cId`` on invoices and NPS, ``companyIds`` on issues) as ``extid-<v>`` /
+  ``srcid-<v>``; a plain ``companyId`` is used as it is.
+* ``externalId`` is renamed to the model's own external id field (``extId`` on invoices).
+* Fields the model does not know go into ``custom`` according to the ``custom_fields`` setting.
+* The key is the configured field, else the first keyable (registry order) the record carries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from planhat_common.registry import Model
+
+SDC_PREFIX = "_sdc_"
+DELETED_AT = "_sdc_deleted_at"
+COMPANY_EXTERNAL_ID = "companyExternalId"
+COMPANY_SOURCE_ID = "companySourceId"
+CUSTOM = "custom"
+
+
+class Mode(str, enum.Enum):
+    """What a stream may do to Planhat records."""
+
+    UPSERT = "upsert"
+    UPDATE_ONLY = "update_only"
+    CREATE_ONLY = "create_only"
+
+
+class RecordRejectedError(Exception):
+    """A record cannot be sent; the message is the dead-letter reason."""
+
+
+@dataclass(frozen=True)
+class CustomFieldsPolicy:
+    """Where fields the model does not know go.
+
+    ``all``: every unknown field goes into ``custom``. ``off``: sent as they are, top level.
+    A list: those fields go into ``custom``; other unknown fields are sent as they are.
+    """
+
+    mode: str = "all"
+    names: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, value: Any) -> CustomFieldsPolicy:
+        """Read the ``custom_fields`` setting: ``"all"``, ``"off"`` or a list of names."""
+        if value is None:
+            return cls()
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in {"all", "off"}:
+                return cls(lowered)
+            msg = f"custom_fields must be 'all', 'off' or a list of field names, got '{value}'."
+            raise ValueError(msg)
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return cls("list", frozenset(value))
+        msg = f"custom_fields must be 'all', 'off' or a list of field names, got {value!r}."
+        raise ValueError(msg)
+
+    def goes_to_custom(self, name: str) -> bool:
+        """Whether an unknown field ``name`` belongs in ``custom``."""
+        if self.mode == "all":
+            return True
+        if self.mode == "off":
+            return False
+        return name in self.names
+
+
+@dataclass(frozen=True)
+class MappingOptions:
+    """How one stream's records become payloads."""
+
+    model: Model
+    key: str | None = None
+    custom_fields: CustomFieldsPolicy = field(default_factory=CustomFieldsPolicy)
+    exclude: frozenset[str] = frozenset()
+    #: Push models (metrics, activities) are sent as they are: no custom mapping, no keys.
+    push: bool = False
+
+
+@dataclass
+class MappedRecord:
+    """A record ready to send, with what the sink needs to track it."""
+
+    payload: dict[str, Any]
+    #: The original record, JSON-safe, for the dead letter file.
+    original: dict[str, Any]
+    #: ``(field, value)`` the record is keyed by, or None (a create).
+    key: tuple[str, str] | None
+    deleted: bool = False
+    #: How many input records this one stands for after in-batch merging.
+    count: int = 1
+
+    @property
+    def key_label(self) -> str:
+        """``field=value`` for logs and the dead letter, or ``(no key)``."""
+        return f"{self.key[0]}={self.key[1]}" if self.key else "(no key)"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return decimal_to_number(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
+def decimal_to_number(value: decimal.Decimal) -> int | float | None:
+    """``Decimal`` as ``int`` when whole, else ``float``; NaN and infinities become None."""
+    if not value.is_finite():
+        return None
+    if value == value.to_integral_value():
+        return int(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def dumps(value: Any) -> bytes:
+    """Serialise to JSON bytes: datetimes as ISO strings, Decimals as numbers."""
+    return orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def json_safe(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``record`` holding only JSON types (what the API will see)."""
+    result: dict[str, Any] = orjson.loads(dumps(record))
+    return result
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value not in ("", [])
+
+
+def key_fields(model: Model) -> tuple[str, ...]:
+    """The fields a record of ``model`` may be keyed by, in matching order."""
+    return model.keyables
+
+
+def resolve_key_field(model: Model, key: str | None) -> str | None:
+    """Check a configured key against the model; ``externalId`` means its external id field."""
+    if key is None:
+        return None
+    if key == "externalId" and model.external_id_field and key not in model.keyables:
+        key = model.external_id_field
+    if key not in model.keyables:
+        keyables = ", ".join(model.keyables) or "(none)"
+        msg = f"key '{key}' is not a keyable of {model.planhat_name}; use one of: {keyables}."
+        raise ValueError(msg)
+    return key
+
+
+def choose_key(payload: Mapping[str, Any], model: Model, key: str | None) -> tuple[str, str] | None:
+    """The ``(field, value)`` a payload is keyed by, or None when it carries no key.
+
+    A configured ``key`` comes first; a record without it falls back to the model's keyables
+    in registry order, as Planhat itself would match it.
+    """
+    candidates: Sequence[str] = (key, *model.keyables) if key else model.keyables
+    for name in candidates:
+        value = payload.get(name)
+        if _present(value) and not isinstance(value, (dict, list)):
+            return name, str(value)
+    return None
+
+
+def _company_value(model: Model, value: str) -> Any:
+    return [value] if model.company_field == "companyIds" else value
+
+
+def _map_company(record: dict[str, Any], model: Model) -> None:
+    """Turn company references into the model's company field, in place."""
+    ext = record.pop(COMPANY_EXTERNAL_ID, None) if model.company_field else None
+    src = record.pop(COMPANY_SOURCE_ID, None) if model.company_field else None
+    target = model.company_field
+    if target is None or _present(record.get(target)):
+        return
+    plain = record.get("companyId")
+    if target != "companyId" and _present(plain):
+        record.pop("companyId")
+        record[target] = _company_value(model, str(plain))
+    elif _present(ext):
+        record[target] = _company_value(model, f"extid-{ext}")
+    elif _present(src):
+        record[target] = _company_value(model, f"srcid-{src}")
+
+
+def _map_external_id(record: dict[str, Any], model: Model) -> None:
+    target = model.external_id_field
+    if target and target != "externalId" and "externalId" in record:
+        value = record.pop("externalId")
+        if not _present(record.get(target)):
+            record[target] = value
+
+
+def _map_custom(record: dict[str, Any], options: MappingOptions) -> dict[str, Any]:
+    model = options.model
+    if CUSTOM not in model.fields or options.custom_fields.mode == "off":
+        return record
+    existing = record.get(CUSTOM)
+    custom: dict[str, Any] = dict(existing) if isinstance(existing, dict) else {}
+    payload: dict[str, Any] = {}
+    for name, value in record.items():
+        if name == CUSTOM:
+            continue
+        if name not in model.fields and options.custom_fields.goes_to_custom(name):
+            custom[name] = value
+        else:
+            payload[name] = value
+    if custom or isinstance(existing, dict):
+        payload[CUSTOM] = custom
+    elif existing is not None:
+        payload[CUSTOM] = existing
+    return payload
+
+
+def map_record(record: Mapping[str, Any], options: MappingOptions) -> MappedRecord:
+    """Map one Singer record to a Planhat payload.
+
+    Raises:
+        RecordRejectedError: the record cannot be sent (the message says why).
+    """
+    model = options.model
+    try:
+        safe = json_safe(record)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        raise RecordRejectedError(f"record cannot be serialised to JSON: {exc}") from exc
+    deleted = _present(safe.get(DELETED_AT))
+    original = {k: v for k, v in safe.items() if not k.startswith(SDC_PREFIX)}
+    working = {k: v for k, v in original.items() if k not in options.exclude}
+    if options.push:
+        return MappedRecord({k: v for k, v in working.items() if v is not None}, original, None)
+    _map_company(working, model)
+    _map_external_id(working, model)
+    payload = _map_custom(working, options)
+    key = choose_key(payload, model, options.key)
+    return MappedRecord(payload, original, key, deleted)
+
+
+def missing_for_create(payload: Mapping[str, Any], model: Model) -> list[str]:
+    """Fields ``model`` needs to create a record that ``payload`` lacks."""
+    return [name for name in model.required_for_create if not _present(payload.get(name))]
+
+
+def push_item_problem(payload: Mapping[str, Any], model: Model) -> str | None:
+    """Why a metrics or activity item cannot be pushed (§10, §11), or None when it can."""
+    if model.name == "user_activities":
+        if not any(_present(payload.get(k)) for k in ("email", "externalId", "id")):
+            return "user activity needs 'email', 'externalId' or 'id'"
+        return None
+    missing = missing_for_create(payload, model)
+    return f"missing required field(s) {', '.join(missing)}" if missing else None
+
+
+def merge_identity(mapped: MappedRecord, model: Model) -> tuple[Any, ...] | None:
+    """What makes two records in one batch "the same"; None when the record has no key.
+
+    ``externalId`` is unique only per company (§7), so the company reference is part of the
+    identity when the key is the external id of a company-owned model.
+    """
+    if mapped.key is None:
+        return None
+    field_name, value = mapped.key
+    if field_name == model.external_id_field and model.company_field:
+        company = mapped.payload.get(model.company_field)
+        return field_name, value, orjson.dumps(company)
+    return field_name, value
+
+
+def merge_duplicates(records: Iterable[MappedRecord], model: Model) -> list[MappedRecord]:
+    """Merge records sharing a key (later fields win; ``custom`` merged too).
+
+    A delete replaces whatever came before it for the key; a write after a delete replaces
+    the delete. Records without a key are kept as they are, in order.
+    """
+    merged: dict[Any, MappedRecord] = {}
+    order: list[Any] = []
+    for index, mapped in enumerate(records):
+        identity = merge_identity(mapped, model)
+        if identity is None:
+            identity = ("__nokey__", index)
+        previous = merged.get(identity)
+        if previous is None:
+            merged[identity] = mapped
+            order.append(identity)
+            continue
+        if mapped.deleted or previous.deleted:
+            mapped.count += previous.count
+            merged[identity] = mapped
+            continue
+        payload = {**previous.payload, **mapped.payload}
+        old_custom, new_custom = previous.payload.get(CUSTOM), mapped.payload.get(CUSTOM)
+        if isinstance(old_custom, dict) and isinstance(new_custom, dict):
+            payload[CUSTOM] = {**old_custom, **new_custom}
+        original = {**previous.original, **mapped.original}
+        merged[identity] = MappedRecord(
+            payload, original, mapped.key, count=previous.count + mapped.count
+        )
+    return [merged[identity] for identity in order]

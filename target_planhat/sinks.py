@@ -1,0 +1,490 @@
+"""Sinks: bulk upsert, analytics push, single record, and skipping unknown streams.
+
+Bulk upsert serves most models; the push sink metrics and user activities; the
+single-record sink custom fields; the skip sink streams no model matches.
+
+Shared logic lives in :class:`PlanhatSink`: mapping, in-batch merging, the update_only /
+create_only filters, required-field checks, hard deletes, dead-lettering and counting. The
+subclasses differ only in how a list of ready payloads is written (:meth:`PlanhatSink.write`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk.sinks import BatchSink
+from typing_extensions import override
+
+from planhat_common.http import PlanhatError
+from planhat_common.registry import BULK_UPSERT_MAX_ITEMS
+from target_planhat.records import (
+    MappedRecord,
+    Mode,
+    RecordRejectedError,
+    dumps,
+    map_record,
+    merge_duplicates,
+    missing_for_create,
+    push_item_problem,
+)
+from target_planhat.results import (
+    BulkOutcome,
+    ItemError,
+    applied_anything,
+    assign_errors,
+    parse_bulk_body,
+    parse_push_body,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from planhat_common.client import Reply
+    from target_planhat.target import Route, TargetPlanhat
+
+#: Statuses after which a batch is split in two and each half resent (never resent as is).
+SPLIT_STATUSES = frozenset({400, 413, 422})
+
+
+class PlanhatSink(BatchSink):
+    """Base for every Planhat sink: batches of at most 5,000 records."""
+
+    MAX_SIZE_DEFAULT = BULK_UPSERT_MAX_ITEMS
+
+    def __init__(
+        self,
+        target: TargetPlanhat,
+        stream_name: str,
+        schema: dict[str, Any],
+        key_properties: Sequence[str] | None,
+    ) -> None:
+        """Look up the stream's route (model, key, mode) on the target."""
+        self.planhat = target
+        self.route: Route = target.route_for(stream_name)
+        self.counts = target.counts_for(stream_name, self.route)
+        super().__init__(target, stream_name, schema, key_properties)
+        target.register_sink(self)
+
+    @property
+    @override
+    def max_size(self) -> int:
+        """``batch_size_rows``, capped at Planhat's 5,000 items per bulk call."""
+        return min(super().max_size, BULK_UPSERT_MAX_ITEMS)
+
+    @property
+    @override
+    def include_sdc_metadata_properties(self) -> bool:
+        """Keep ``_sdc_deleted_at`` when hard deletes are on (it is never sent)."""
+        return bool(self.config.get("hard_delete")) or super().include_sdc_metadata_properties
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether to plan calls without writing."""
+        return bool(self.config.get("dry_run"))
+
+    @property
+    def model_name(self) -> str:
+        """Planhat's name for the stream's model."""
+        return self.route.model.planhat_name
+
+    # -- per record -------------------------------------------------------------------------
+
+    @override
+    def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
+        self.counts.received += 1
+        try:
+            mapped = map_record(record, self.route.mapping)
+        except RecordRejectedError as exc:
+            self.reject_raw(record, str(exc))
+            return
+        context.setdefault("records", []).append(mapped)
+
+    # -- per batch --------------------------------------------------------------------------
+
+    @override
+    def process_batch(self, context: dict[str, Any]) -> None:
+        records: list[MappedRecord] = context.get("records", [])
+        if not records:
+            return
+        merged = merge_duplicates(records, self.route.model)
+        if len(merged) < len(records):
+            self.tally_duplicate_merged(len(records) - len(merged))
+            self.logger.info("Merged %d records sharing a key into %d", len(records), len(merged))
+        hard_delete = bool(self.config.get("hard_delete"))
+        deletes = [r for r in merged if r.deleted and hard_delete]
+        writes = [r for r in merged if not (r.deleted and hard_delete)]
+        writes = self.filter_by_mode(writes)
+        writes = self.check_required(writes)
+        if writes:
+            self.write(writes)
+        if deletes:
+            self.delete(deletes)
+
+    def filter_by_mode(self, records: list[MappedRecord]) -> list[MappedRecord]:
+        """Drop (and dead-letter) records the stream's mode forbids."""
+        mode = self.route.mode
+        if mode is Mode.UPSERT:
+            return records
+        index = self.planhat.key_index(self.route.model)
+        kept = []
+        for record in records:
+            exists = record.key is not None and record.key in index
+            if mode is Mode.UPDATE_ONLY and not exists:
+                why = "has no key" if record.key is None else "matches no existing record"
+                self.reject(record, f"update_only: {record.key_label} {why}")
+            elif mode is Mode.CREATE_ONLY and exists:
+                self.reject(record, f"create_only: {record.key_label} already exists")
+            else:
+                kept.append(record)
+        return kept
+
+    def check_required(self, records: list[MappedRecord]) -> list[MappedRecord]:
+        """Reject records that can only create and lack a field creating needs (§8.2)."""
+        model = self.route.model
+        kept = []
+        for record in records:
+            creates = record.key is None or self.route.mode is Mode.CREATE_ONLY
+            missing = missing_for_create(record.payload, model) if creates else []
+            if (
+                model.name == "tickets"
+                and "email" not in missing
+                and not record.payload.get("email")
+            ):
+                missing.append("email")  # tickets without email are dropped silently (§13)
+            if missing:
+                self.reject(
+                    record,
+                    f"no key and missing field(s) required to create a {model.planhat_name}: "
+                    f"{', '.join(missing)}",
+                )
+            else:
+                kept.append(record)
+        return kept
+
+    def write(self, records: list[MappedRecord]) -> None:
+        """Send ready records (subclasses)."""
+        raise NotImplementedError
+
+    def delete(self, records: list[MappedRecord]) -> None:
+        """Hard-delete records by ``_id``, resolving other keys through one list scan."""
+        model = self.route.model
+        path = model.path
+        if path is None:
+            for record in records:
+                self.reject(record, f"{model.planhat_name} records cannot be deleted")
+            return
+        for record in records:
+            record_id = self.resolve_id(record)
+            if record_id is None:
+                self.logger.info("Delete: %s not found in Planhat; nothing to do", record.key_label)
+                self.counts.unchanged += record.count
+                continue
+            if self.dry_run:
+                self.logger.info("Dry run: would DELETE %s/%s", path, record_id)
+                self.counts.planned += record.count
+                continue
+            reply = self.planhat.client.call("DELETE", self.planhat.client.api(path, record_id))
+            self.counts.calls += 1
+            if reply.ok:
+                self.counts.deleted += record.count
+            elif reply.status == 404:  # noqa: PLR2004
+                self.counts.unchanged += record.count
+            elif 400 <= reply.status < 500:  # noqa: PLR2004
+                self.reject(record, f"delete failed: {reply.description}")
+            else:
+                raise PlanhatError(f"Deleting {model.planhat_name} failed: {reply.description}")
+
+    def resolve_id(self, record: MappedRecord) -> str | None:
+        """The Planhat ``_id`` of a keyed record, or None when nothing matches."""
+        if record.key is None:
+            return None
+        if record.key[0] == "_id":
+            return record.key[1]
+        return self.planhat.key_index(self.route.model).get(record.key) or None
+
+    @override
+    def clean_up(self) -> None:
+        super().clean_up()
+        self.planhat.finish_run(self)
+
+    # -- outcomes ---------------------------------------------------------------------------
+
+    def reject(self, record: MappedRecord, reason: str) -> None:
+        """Count a record (and whatever was merged into it) as rejected and dead-letter it."""
+        self.counts.rejected += record.count
+        self.planhat.dead_letter.write(
+            stream=self.stream_name,
+            model=self.model_name,
+            reason=reason,
+            record=record.original,
+            key=record.key_label,
+        )
+
+    def reject_raw(self, record: dict[str, Any], reason: str) -> None:
+        """Reject a record that could not even be mapped."""
+        self.counts.rejected += 1
+        self.planhat.dead_letter.write(
+            stream=self.stream_name, model=self.model_name, reason=reason, record=record
+        )
+
+    def reject_chunk(self, error: ItemError, chunk: Sequence[MappedRecord]) -> None:
+        """Record an error that names no record of the chunk it came back for."""
+        self.counts.rejected += 1
+        keys = [r.key_label for r in chunk[:20]]
+        more = f" (+{len(chunk) - 20} more)" if len(chunk) > 20 else ""  # noqa: PLR2004
+        self.planhat.dead_letter.write(
+            stream=self.stream_name,
+            model=self.model_name,
+            reason=f"{error.reason} [reported against a chunk of {len(chunk)} records]",
+            record=None,
+            key=", ".join(keys) + more,
+        )
+
+    def apply_outcome(self, outcome: BulkOutcome, chunk: Sequence[MappedRecord]) -> None:
+        """Count an outcome and dead-letter its errors, matched to records where possible."""
+        self.counts.created += outcome.created
+        self.counts.updated += outcome.updated
+        self.counts.unchanged += outcome.unchanged
+        by_record, unmatched = assign_errors(outcome.errors, chunk)
+        for index, reasons in by_record.items():
+            self.reject(chunk[index], "; ".join(reasons))
+        for error in unmatched:
+            self.reject_chunk(error, chunk)
+        accounted = outcome.created + outcome.updated + outcome.unchanged + len(outcome.errors)
+        if accounted < len(chunk):
+            self.logger.warning(
+                "Planhat accounted for %d of %d items sent to %s",
+                accounted,
+                len(chunk),
+                self.model_name,
+            )
+        if self.route.mode is not Mode.UPSERT:
+            known = self.planhat.key_index(self.route.model)
+            rejected = set(by_record)
+            for position, record in enumerate(chunk):
+                if record.key is not None and position not in rejected:
+                    known.setdefault(record.key, "")
+
+    # -- chunking ---------------------------------------------------------------------------
+
+    def chunks(
+        self, records: Sequence[MappedRecord], max_items: int
+    ) -> Iterator[tuple[list[MappedRecord], list[bytes]]]:
+        """Split records into chunks under both the item and the byte cap."""
+        cap = self.planhat.max_batch_bytes
+        chunk: list[MappedRecord] = []
+        encoded: list[bytes] = []
+        size = 2
+        for record in records:
+            item = dumps(record.payload)
+            if len(item) + 2 > cap:
+                self.reject(record, f"record is {len(item)} bytes, over max_batch_bytes={cap}")
+                continue
+            if chunk and (len(chunk) >= max_items or size + len(item) + 1 > cap):
+                yield chunk, encoded
+                chunk, encoded, size = [], [], 2
+            chunk.append(record)
+            encoded.append(item)
+            size += len(item) + 1
+        if chunk:
+            yield chunk, encoded
+
+
+def _body(encoded: Sequence[bytes]) -> bytes:
+    return b"[" + b",".join(encoded) + b"]"
+
+
+class SplittingSink(PlanhatSink):
+    """A sink that sends arrays and bisects a rejected array to isolate the bad items."""
+
+    method = "PUT"
+    rate_limited = True
+    #: A bulk 403 lists the refused items in ``permissionErrors`` (§8.4): dead-letter them.
+    fatal_statuses: tuple[int, ...] = (401,)
+    credential = "api_token"
+
+    def url(self) -> str:
+        """Where arrays go."""
+        raise NotImplementedError
+
+    def parse(self, reply: Reply, sent: int) -> BulkOutcome:
+        """Read a successful reply."""
+        raise NotImplementedError
+
+    @override
+    def write(self, records: list[MappedRecord]) -> None:
+        for chunk, encoded in self.chunks(records, self.max_size):
+            self.send_chunk(chunk, encoded)
+
+    def send_chunk(self, chunk: list[MappedRecord], encoded: list[bytes]) -> None:
+        """Send one array; split it on a whole-batch rejection; count and dead-letter."""
+        body = _body(encoded)
+        url = self.url()
+        if self.dry_run:
+            self.logger.info(
+                "Dry run: would %s %s with %d items (%d bytes)",
+                self.method,
+                self.planhat.client_path(url),
+                len(chunk),
+                len(body),
+            )
+            self.counts.planned += sum(r.count for r in chunk)
+            return
+        reply = self.planhat.client.call(
+            self.method,
+            url,
+            data=body,
+            rate_limited=self.rate_limited,
+            fatal_statuses=self.fatal_statuses,
+            credential=self.credential,
+        )
+        self.counts.calls += 1
+        if reply.ok or (reply.status == 403 and isinstance(reply.body, dict)):  # noqa: PLR2004
+            self.apply_outcome(self.parse(reply, len(chunk)), chunk)
+            return
+        if reply.status in SPLIT_STATUSES and not applied_anything(reply.body):
+            self.isolate(chunk, encoded, reply)
+            return
+        if reply.status in SPLIT_STATUSES:
+            # Part of the batch was applied: never resend it; report what the body says.
+            self.apply_outcome(self.parse(reply, len(chunk)), chunk)
+            return
+        raise PlanhatError(f"Writing {self.model_name} failed: {reply.description}")
+
+    def isolate(self, chunk: list[MappedRecord], encoded: list[bytes], reply: Reply) -> None:
+        """Handle a whole-batch rejection without resending the batch unchanged.
+
+        Errors the body attributes to records reject those records and the rest is resent;
+        with nothing attributable the batch is split in two, down to single records.
+        """
+        outcome = self.parse(reply, 0)
+        by_record, _ = assign_errors(outcome.errors, chunk)
+        if len(chunk) == 1:
+            reasons = by_record.get(0) or [e.reason for e in outcome.errors] or [reply.description]
+            self.reject(chunk[0], "; ".join(reasons))
+            return
+        if by_record:
+            for index, reasons in by_record.items():
+                self.reject(chunk[index], "; ".join(reasons))
+            rest = [i for i in range(len(chunk)) if i not in by_record]
+            if rest:
+                self.send_chunk([chunk[i] for i in rest], [encoded[i] for i in rest])
+            return
+        middle = len(chunk) // 2
+        self.logger.warning(
+            "%s rejected a batch of %d (%s); splitting it to isolate the bad records",
+            self.model_name,
+            len(chunk),
+            reply.description,
+        )
+        self.send_chunk(chunk[:middle], encoded[:middle])
+        self.send_chunk(chunk[middle:], encoded[middle:])
+
+
+class BulkUpsertSink(SplittingSink):
+    """``PUT /<path>`` with arrays of up to 5,000 items, one call at a time (§8)."""
+
+    @override
+    def url(self) -> str:
+        return self.planhat.client.api(self.route.model.path or "")
+
+    @override
+    def parse(self, reply: Reply, sent: int) -> BulkOutcome:
+        return parse_bulk_body(reply.body)
+
+
+class PushSink(SplittingSink):
+    """``POST <analytics>/dimensiondata/<tenant>`` or ``/analytics/bulk/<tenant>`` (§10, §11)."""
+
+    method = "POST"
+    rate_limited = False  # the analytics host is outside the main-API budget (§12.1)
+    fatal_statuses = (401, 403)
+    credential = "tenant_token"
+
+    @override
+    def url(self) -> str:
+        push_path = self.route.model.push_path or ""
+        connection = self.planhat.connection
+        return connection.analytics_url + push_path.format(tenant_token=connection.tenant_token)
+
+    @override
+    def parse(self, reply: Reply, sent: int) -> BulkOutcome:
+        return parse_push_body(reply.body, sent)
+
+    @override
+    def check_required(self, records: list[MappedRecord]) -> list[MappedRecord]:
+        kept = []
+        for record in records:
+            problem = push_item_problem(record.payload, self.route.model)
+            if problem:
+                self.reject(record, problem)
+            else:
+                kept.append(record)
+        return kept
+
+    @override
+    def delete(self, records: list[MappedRecord]) -> None:
+        for record in records:
+            self.reject(record, f"{self.model_name} items cannot be deleted")
+
+
+class SingleRecordSink(PlanhatSink):
+    """Models without bulk upsert (custom fields): ``POST`` to create, ``PUT /<_id>`` to update."""
+
+    @override
+    def write(self, records: list[MappedRecord]) -> None:
+        path = self.route.model.path or ""
+        client = self.planhat.client
+        for record in records:
+            record_id = self.resolve_id(record)
+            payload = {k: v for k, v in record.payload.items() if k != "_id"}
+            if record_id:
+                method, url = "PUT", client.api(path, record_id)
+            else:
+                method, url = "POST", client.api(path)
+            if self.dry_run:
+                self.logger.info("Dry run: would %s %s", method, self.planhat.client_path(url))
+                self.counts.planned += record.count
+                continue
+            reply = client.call(method, url, data=dumps(payload))
+            self.counts.calls += 1
+            if reply.ok:
+                if method == "POST":
+                    self.counts.created += record.count
+                else:
+                    self.counts.updated += record.count
+            elif 400 <= reply.status < 500:  # noqa: PLR2004
+                self.reject(record, f"{method} failed: {reply.description}")
+            else:
+                raise PlanhatError(f"Writing {self.model_name} failed: {reply.description}")
+
+
+class SkipSink(BatchSink):
+    """Takes the records of a stream no model matches (``skip_unknown_streams``) and counts them."""
+
+    def __init__(
+        self,
+        target: TargetPlanhat,
+        stream_name: str,
+        schema: dict[str, Any],
+        key_properties: Sequence[str] | None,
+    ) -> None:
+        """Count into the target's per-stream totals."""
+        self.planhat = target
+        self.counts = target.counts_for(stream_name, None)
+        super().__init__(target, stream_name, schema, key_properties)
+        target.register_sink(self)
+
+    @override
+    def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
+        self.counts.received += 1
+        self.counts.skipped += 1
+
+    @override
+    def process_batch(self, context: dict[str, Any]) -> None:
+        return
+
+    @override
+    def clean_up(self) -> None:
+        super().clean_up()
+        self.planhat.finish_run(self)

@@ -1,0 +1,444 @@
+"""TargetPlanhat: the Target class, its settings, stream routing and the end-of-run summary."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities
+from singer_sdk.target_base import Target
+from typing_extensions import override
+
+from planhat_common.client import PlanhatClient
+from planhat_common.http import PlanhatError, redact
+from planhat_common.registry import MAX_BODY_BYTES, MODELS, Model, Verb, find_model, get_model
+from planhat_common.settings import PlanhatConnection, connection_properties
+from target_planhat.dead_letter import DeadLetter
+from target_planhat.records import (
+    CustomFieldsPolicy,
+    MappingOptions,
+    Mode,
+    resolve_key_field,
+)
+from target_planhat.results import StreamCounts, summary_table
+from target_planhat.sinks import BulkUpsertSink, PushSink, SingleRecordSink, SkipSink
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.capabilities import CapabilitiesEnum
+    from singer_sdk.sinks import Sink
+
+USER_AGENT = "target-planhat (planhat-singer)"
+DEFAULT_DEAD_LETTER_PATH = "./planhat_dead_letter.jsonl"
+DEFAULT_MAX_BATCH_BYTES = 10 * 1024 * 1024
+
+_CUSTOM_FIELDS_SCHEMA = th.CustomType(
+    {
+        "anyOf": [
+            {"type": "string", "enum": ["all", "off"]},
+            {"type": "array", "items": {"type": "string"}},
+        ]
+    }
+)
+_CUSTOM_FIELDS_HELP = (
+    "Where record fields that are not standard fields of the model go: 'all' (default) puts "
+    "every one into the record's `custom` object; 'off' sends them as they are at the top "
+    "level; a list of names puts those into `custom` and sends the rest as they are."
+)
+
+
+class UnknownStreamError(PlanhatError):
+    """A stream matches no Planhat model and is not mapped in the ``streams`` setting."""
+
+
+class RejectedRecordsError(PlanhatError):
+    """More records were rejected than ``max_rejected`` allows."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a stream goes and how."""
+
+    stream: str
+    model: Model
+    mode: Mode
+    mapping: MappingOptions
+
+    @property
+    def sink_class(self) -> type[Sink]:
+        """The sink that writes this model."""
+        if self.model.supports(Verb.PUSH):
+            return PushSink
+        if self.model.supports(Verb.BULK_UPSERT):
+            return BulkUpsertSink
+        return SingleRecordSink
+
+
+def _writable(model: Model) -> bool:
+    return any(model.supports(v) for v in (Verb.PUSH, Verb.BULK_UPSERT, Verb.CREATE, Verb.UPDATE))
+
+
+class TargetPlanhat(Target):
+    """Singer target that writes streams into Planhat with bulk upserts.
+
+    Streams route to Planhat models by name or alias (``companies``, ``accounts``,
+    ``contacts``, ``metrics``, ...) or through the ``streams`` setting. Records are matched
+    by a keyable (``_id``, ``sourceId``, ``externalId``, ``email``), merged when a batch repeats
+    a key, and sent as bulk upserts of up to 5,000 items one call at a time. Metrics and user
+    activities are pushed to the analytics host. Every response is read: rejected records go
+    to a JSONL dead letter file, a per-stream summary is logged, and the run fails when more
+    than ``max_rejected`` records were rejected. STATE is emitted only after the records before
+    it were written.
+    """
+
+    name = "target-planhat"
+    package_name = "planhat-singer"
+
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+        TargetCapabilities.VALIDATE_RECORDS,
+        TargetCapabilities.HARD_DELETE,
+    ]
+
+    config_jsonschema = th.PropertiesList(
+        *connection_properties(USER_AGENT),
+        th.Property(
+            "streams",
+            th.ObjectType(
+                additional_properties=th.ObjectType(
+                    th.Property(
+                        "model",
+                        th.StringType,
+                        description="Planhat model (or alias) the stream writes to.",
+                    ),
+                    th.Property(
+                        "key",
+                        th.StringType,
+                        description="Keyable to match records by (_id, sourceId, externalId, "
+                        "email for endusers). Default: the first keyable the record carries.",
+                    ),
+                    th.Property(
+                        "mode",
+                        th.StringType,
+                        allowed_values=[m.value for m in Mode],
+                        description="upsert (default), update_only or create_only.",
+                    ),
+                    th.Property(
+                        "custom_fields", _CUSTOM_FIELDS_SCHEMA, description=_CUSTOM_FIELDS_HELP
+                    ),
+                    additional_properties=False,
+                )
+            ),
+            title="Streams",
+            description="Per-stream settings, keyed by stream name: {model, key, mode, "
+            "custom_fields}. Streams not listed route by name or alias.",
+        ),
+        th.Property(
+            "skip_unknown_streams",
+            th.BooleanType,
+            default=False,
+            title="Skip unknown streams",
+            description="Skip (and count) records of streams that match no Planhat model "
+            "instead of failing at their SCHEMA message.",
+        ),
+        th.Property(
+            "custom_fields",
+            _CUSTOM_FIELDS_SCHEMA,
+            default="all",
+            title="Custom fields",
+            description=_CUSTOM_FIELDS_HELP,
+        ),
+        th.Property(
+            "exclude_properties",
+            th.ArrayType(th.StringType),
+            default=[],
+            title="Exclude properties",
+            description="Record fields never sent to Planhat.",
+        ),
+        th.Property(
+            "max_batch_bytes",
+            th.IntegerType,
+            default=DEFAULT_MAX_BATCH_BYTES,
+            title="Max batch bytes",
+            description="Largest request body in bytes (at most 32 MiB); batches are split to "
+            "stay under it.",
+        ),
+        th.Property(
+            "dead_letter_path",
+            th.StringType,
+            default=DEFAULT_DEAD_LETTER_PATH,
+            title="Dead letter path",
+            description="JSONL file that rejected records are appended to (stream, model, "
+            "reason, key, record, time).",
+        ),
+        th.Property(
+            "max_rejected",
+            th.IntegerType,
+            default=0,
+            title="Max rejected",
+            description="Fail the run (non-zero exit, no final STATE) when more records than "
+            "this were rejected.",
+        ),
+        th.Property(
+            "dry_run",
+            th.BooleanType,
+            default=False,
+            title="Dry run",
+            description="Validate, map and batch records and log the calls that would be "
+            "made, without writing anything.",
+        ),
+        th.Property(
+            "hard_delete",
+            th.BooleanType,
+            default=False,
+            title="Hard delete",
+            description="Delete Planhat records whose Singer record carries "
+            "_sdc_deleted_at (by _id, or resolving the key with one list scan).",
+        ),
+        th.Property(
+            "load_method",
+            th.StringType,
+            default="upsert",
+            allowed_values=["upsert"],
+            title="Load method",
+            description="Always upsert; use streams.<name>.mode for update_only or create_only.",
+        ),
+    ).to_dict()
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Set up the run: one bulk call at a time (Planhat asks for sequential writes)."""
+        super().__init__(**kwargs)
+        self.max_parallelism = 1
+        self._routes: dict[str, Route | None] = {}
+        self._counts: dict[str, tuple[str, str, StreamCounts]] = {}
+        self._key_indexes: dict[str, dict[tuple[str, str], str]] = {}
+        self._warned_unknown: set[str] = set()
+        self._finished = False
+        self._sinks: list[Sink] = []
+        self._cleaned: set[int] = set()
+        self._lock = threading.Lock()
+        self._check_config()
+
+    # -- shared run state -------------------------------------------------------------------
+
+    @cached_property
+    def connection(self) -> PlanhatConnection:
+        """Session, budget, retry policy and hosts from the connection settings."""
+        return PlanhatConnection(self.config)
+
+    @cached_property
+    def client(self) -> PlanhatClient:
+        """The one client every sink sends through."""
+        return PlanhatClient(self.connection)
+
+    @cached_property
+    def dead_letter(self) -> DeadLetter:
+        """The dead letter file (created on the first rejection)."""
+        path = self.config.get("dead_letter_path") or DEFAULT_DEAD_LETTER_PATH
+        return DeadLetter(path, self.connection.secrets)
+
+    @property
+    def max_batch_bytes(self) -> int:
+        """Byte cap per request body."""
+        return int(self.config.get("max_batch_bytes") or DEFAULT_MAX_BATCH_BYTES)
+
+    def client_path(self, url: str) -> str:
+        """The path of ``url`` with secrets redacted, for logs."""
+        return redact(urlsplit(url).path, self.connection.secrets)
+
+    def counts_for(self, stream_name: str, route: Route | None) -> StreamCounts:
+        """The run's counters for a stream (shared by every sink of that stream)."""
+        with self._lock:
+            if stream_name not in self._counts:
+                model = route.model.planhat_name if route else "(skipped)"
+                mode = "-" if route is None else "push" if route.mapping.push else route.mode.value
+                self._counts[stream_name] = (model, mode, StreamCounts())
+            return self._counts[stream_name][2]
+
+    def key_index(self, model: Model) -> dict[tuple[str, str], str]:
+        """Existing ``(keyable, value) -> _id`` of a model: one list scan, cached for the run."""
+        with self._lock:
+            index = self._key_indexes.get(model.name)
+            if index is not None:
+                return index
+            index = {}
+            if model.path and model.readable:
+                select = ",".join(dict.fromkeys(("_id", *model.keyables)))
+                self.logger.info(
+                    "Listing %s keys (%s) once for this run", model.planhat_name, select
+                )
+                for item in self.client.list_all(model.path, select=select, limit=model.page_cap):
+                    record_id = str(item.get("_id") or "")
+                    for name in model.keyables:
+                        value = item.get(name)
+                        if value not in (None, "") and not isinstance(value, (dict, list)):
+                            index[name, str(value)] = record_id
+            self._key_indexes[model.name] = index
+            return index
+
+    # -- routing ----------------------------------------------------------------------------
+
+    def _stream_settings(self, stream_name: str) -> dict[str, Any]:
+        streams = self.config.get("streams") or {}
+        if stream_name in streams:
+            return dict(streams[stream_name] or {})
+        lowered = stream_name.lower()
+        for name, settings in streams.items():
+            if name.lower() == lowered:
+                return dict(settings or {})
+        return {}
+
+    @staticmethod
+    def _model_for_name(stream_name: str) -> Model | None:
+        model = find_model(stream_name)
+        if model is None:
+            # Taps often prefix a schema: "public-companies", "crm.contacts".
+            for separator in ("-", "."):
+                if separator in stream_name:
+                    model = find_model(stream_name.rsplit(separator, 1)[1])
+                    if model is not None:
+                        break
+        return model
+
+    def _build_route(self, stream_name: str) -> Route | None:
+        settings = self._stream_settings(stream_name)
+        if settings.get("model"):
+            try:
+                model = get_model(str(settings["model"]))
+            except KeyError as exc:
+                raise UnknownStreamError(f"streams.{stream_name}.model: {exc.args[0]}") from exc
+        else:
+            found = self._model_for_name(stream_name)
+            if found is None:
+                return None
+            model = found
+        if not _writable(model):
+            raise UnknownStreamError(
+                f"Stream '{stream_name}' routes to {model.planhat_name}, which the Planhat API "
+                "does not let us write."
+            )
+        mode = Mode(settings.get("mode") or Mode.UPSERT.value)
+        push = model.supports(Verb.PUSH)
+        if push and mode is not Mode.UPSERT:
+            raise UnknownStreamError(
+                f"streams.{stream_name}.mode: {model.planhat_name} items are pushed; only "
+                "'upsert' applies."
+            )
+        try:
+            key = None if push else resolve_key_field(model, settings.get("key"))
+            custom = CustomFieldsPolicy.parse(
+                settings.get("custom_fields", self.config.get("custom_fields", "all"))
+            )
+        except ValueError as exc:
+            raise UnknownStreamError(f"streams.{stream_name}: {exc}") from exc
+        mapping = MappingOptions(
+            model=model,
+            key=key,
+            custom_fields=custom,
+            exclude=frozenset(self.config.get("exclude_properties") or ()),
+            push=push,
+        )
+        return Route(stream_name, model, mode, mapping)
+
+    def route_for(self, stream_name: str) -> Route:
+        """The route of a known stream (raises for unknown ones)."""
+        route = self.find_route(stream_name)
+        if route is None:
+            raise UnknownStreamError(self._unknown_message(stream_name))
+        return route
+
+    def find_route(self, stream_name: str) -> Route | None:
+        """The route of a stream, or None when no model matches it."""
+        if stream_name not in self._routes:
+            self._routes[stream_name] = self._build_route(stream_name)
+        return self._routes[stream_name]
+
+    @staticmethod
+    def _unknown_message(stream_name: str) -> str:
+        accepted = ", ".join(m.name for m in MODELS if _writable(m))
+        return (
+            f"Stream '{stream_name}' matches no Planhat model. Accepted models (and their "
+            f"aliases): {accepted}. Map it with streams.{stream_name}.model, or set "
+            "skip_unknown_streams to skip it."
+        )
+
+    @override
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        """Route a stream at its SCHEMA message; unknown streams fail here or are skipped."""
+        route = self.find_route(stream_name)
+        if route is not None:
+            how = (
+                "push"
+                if route.mapping.push
+                else f"{route.mode.value}, key: {route.mapping.key or 'first keyable present'}"
+            )
+            self.logger.info("Stream '%s' -> %s (%s)", stream_name, route.model.planhat_name, how)
+            return route.sink_class
+        if not self.config.get("skip_unknown_streams"):
+            raise UnknownStreamError(self._unknown_message(stream_name))
+        if stream_name not in self._warned_unknown:
+            self._warned_unknown.add(stream_name)
+            self.logger.warning(
+                "Skipping stream '%s': it matches no Planhat model (skip_unknown_streams).",
+                stream_name,
+            )
+        return SkipSink
+
+    def _check_config(self) -> None:
+        cap = self.max_batch_bytes
+        if not 1024 <= cap <= MAX_BODY_BYTES:  # noqa: PLR2004
+            raise PlanhatError(
+                f"max_batch_bytes must be between 1024 and {MAX_BODY_BYTES}, got {cap}."
+            )
+        for stream_name in self.config.get("streams") or {}:
+            if self._build_route(stream_name) is None:
+                raise UnknownStreamError(self._unknown_message(stream_name))
+
+    # -- end of run -------------------------------------------------------------------------
+
+    def register_sink(self, sink: Sink) -> None:
+        """Remember a sink, so the run ends only once none holds unsent records."""
+        with self._lock:
+            self._sinks.append(sink)
+
+    def finish_run(self, sink: Sink) -> None:
+        """At a sink's clean-up: log the summary and enforce ``max_rejected``, once.
+
+        The SDK cleans sinks up only at end of input, each after it was drained, and writes
+        the final STATE only after every clean-up returned; so raising here fails the run
+        without that STATE. The summary waits until no other sink still holds records (a
+        sink replaced by a schema change is cleaned up before the active ones are drained).
+        """
+        with self._lock:
+            self._cleaned.add(id(sink))
+            pending = [s for s in self._sinks if id(s) not in self._cleaned and s.current_size > 0]
+            if self._finished or pending:
+                return
+            self._finished = True
+        dry_run = bool(self.config.get("dry_run"))
+        self.logger.info(
+            "Planhat load summary%s:\n%s",
+            " (dry run: nothing written)" if dry_run else "",
+            summary_table(self._counts, dry_run=dry_run),
+        )
+        rejected = sum(counts.rejected for _, _, counts in self._counts.values())
+        if "dead_letter" in self.__dict__:
+            self.dead_letter.close()
+        if rejected:
+            self.logger.warning(
+                "%d record(s) rejected; see the dead letter file %s",
+                rejected,
+                self.dead_letter.path,
+            )
+        max_rejected = int(self.config.get("max_rejected") or 0)
+        if rejected > max_rejected:
+            raise RejectedRecordsError(
+                f"{rejected} record(s) were rejected, more than max_rejected={max_rejected}. "
+                f"Rejected records are in {self.dead_letter.path}."
+            )

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+import pytest
+from sandbox_client import Client
+
+from planhat_sandbox.testing import SandboxServer, sandbox, sandbox_factory
+
+__all__ = ["client", "sandbox", "sandbox_factory"]
+
+
+@pytest.fixture
+def client(sandbox: SandboxServer) -> Client:
+    return Client(sandbox)

@@ -1,0 +1,168 @@
+"""Single-record routes, auth, 404/405 and server-set timestamps."""
+
+from __future__ import annotations
+
+import base64
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from sandbox_client import Client
+
+from planhat_common.registry import MODELS, Verb, get_model
+from planhat_sandbox.testing import SANDBOX_TOKEN, SandboxServer
+
+ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+def test_no_token_is_401_json(sandbox: SandboxServer) -> None:
+    response = requests.get(f"{sandbox.url}/companies", timeout=10)
+    assert response.status_code == 401
+    assert "error" in response.json()
+
+
+def test_wrong_token_is_401_and_not_echoed(sandbox: SandboxServer) -> None:
+    response = Client(sandbox, token="nope-secret").get("/companies")
+    assert response.status_code == 401
+    assert "nope-secret" not in response.text
+
+
+def test_basic_auth_with_empty_password(sandbox: SandboxServer) -> None:
+    basic = base64.b64encode(f"{SANDBOX_TOKEN}:".encode()).decode()
+    response = requests.get(
+        f"{sandbox.url}/companies", headers={"Authorization": f"Basic {basic}"}, timeout=10
+    )
+    assert response.status_code == 200
+    wrong = base64.b64encode(b"other:").decode()
+    response = requests.get(
+        f"{sandbox.url}/companies", headers={"Authorization": f"Basic {wrong}"}, timeout=10
+    )
+    assert response.status_code == 401
+
+
+def test_unknown_path_and_record_are_404(client: Client) -> None:
+    assert client.get("/nosuchmodel").status_code == 404
+    missing = client.get("/companies/ffffffffffffffffffffffff")
+    assert missing.status_code == 404
+    assert "error" in missing.json()
+
+
+@pytest.mark.parametrize("prefix", ["", "extid-", "srcid-"])
+def test_get_by_id_extid_srcid(client: Client, sandbox: SandboxServer, prefix: str) -> None:
+    company = sandbox.records("companies")[3]
+    key = {"": company["_id"], "extid-": company["externalId"], "srcid-": company["sourceId"]}
+    assert client.ok(f"/companies/{prefix}{key[prefix]}")["_id"] == company["_id"]
+
+
+def test_invoice_extid_uses_ext_id(client: Client, sandbox: SandboxServer) -> None:
+    invoice = sandbox.records("invoices")[0]
+    assert client.ok(f"/invoices/extid-{invoice['extId']}")["_id"] == invoice["_id"]
+
+
+def test_srcid_is_url_decoded(client: Client, sandbox: SandboxServer) -> None:
+    company = sandbox.records("companies")[0]
+    client.put(f"/companies/{company['_id']}", {"sourceId": "sf/001 a"}).raise_for_status()
+    assert client.ok("/companies/srcid-sf%2F001%20a")["_id"] == company["_id"]
+
+
+def test_put_is_partial_and_ignores_id(client: Client, sandbox: SandboxServer) -> None:
+    company = sandbox.records("companies")[1]
+    response = client.put(
+        f"/companies/extid-{company['externalId']}", {"_id": "x" * 24, "city": "Visby"}
+    )
+    assert response.status_code == 200
+    assert response.json()["_id"] == company["_id"]
+    stored = client.ok(f"/companies/{company['_id']}")
+    assert stored["city"] == "Visby"
+    assert stored["name"] == company["name"]
+    assert stored["updatedAt"] > company["updatedAt"]
+
+
+def test_put_merges_custom(client: Client, sandbox: SandboxServer) -> None:
+    company = sandbox.records("companies")[2]
+    client.put(f"/companies/{company['_id']}", {"custom": {"Tier": "Gold"}}).raise_for_status()
+    custom = client.ok(f"/companies/{company['_id']}")["custom"]
+    assert custom["Tier"] == "Gold"
+    assert {k for k in company["custom"] if k != "Tier"} <= set(custom)
+
+
+def test_delete(client: Client, sandbox: SandboxServer) -> None:
+    company = sandbox.records("companies")[0]
+    response = client.delete(f"/companies/{company['_id']}")
+    assert response.json() == {"n": 1, "ok": 1, "deletedCount": 1}
+    assert client.get(f"/companies/{company['_id']}").status_code == 404
+    assert client.delete(f"/companies/{company['_id']}").status_code == 404
+
+
+def test_create_with_required_fields(client: Client) -> None:
+    response = client.post("/companies", {"name": "Brand New AB", "externalId": "BN-1"})
+    assert response.status_code == 200
+    created = response.json()
+    assert len(created["_id"]) == 24
+    assert ISO_MS.match(created["createdAt"])
+    assert created["updatedAt"] == created["createdAt"]
+    assert client.ok("/companies/extid-BN-1")["name"] == "Brand New AB"
+
+
+def test_create_without_required_fields_is_400(client: Client) -> None:
+    response = client.post("/companies", {"externalId": "BN-2"})
+    assert response.status_code == 400
+    assert "name" in response.json()["error"]
+
+
+def test_create_resolves_company_reference(client: Client, sandbox: SandboxServer) -> None:
+    company = sandbox.records("companies")[4]
+    body = {"name": "Router", "companyId": f"extid-{company['externalId']}"}
+    created = client.post("/assets", body).json()
+    assert created["companyId"] == company["_id"]
+    assert created["companyName"] == company["name"]
+    bad = client.post("/assets", {"name": "Router", "companyId": "extid-nope"})
+    assert bad.status_code == 400
+
+
+def test_invoice_create_sets_last_updated_not_updated_at(client: Client, sandbox) -> None:
+    company = sandbox.records("companies")[0]
+    created = client.post("/invoices", {"currency": "EUR", "cId": company["_id"]}).json()
+    assert ISO_MS.match(created["lastUpdated"])
+    assert "updatedAt" not in created
+    assert created["cName"] == company["name"]
+
+
+UNSUPPORTED = [
+    (m, verb) for m in MODELS if m.path for verb in (Verb.GET, Verb.CREATE) if not m.supports(verb)
+]
+
+
+@pytest.mark.parametrize(("model", "verb"), UNSUPPORTED, ids=lambda x: getattr(x, "name", x))
+def test_unsupported_verbs_are_405(client: Client, model, verb) -> None:
+    if verb is Verb.GET:
+        response = client.get(f"{model.path}/{'a' * 24}")
+        assert response.status_code == 405
+    elif not model.supports(Verb.PUSH):
+        assert client.post(model.path, {"x": 1}).status_code == 405
+
+
+def test_tickets_get_one_is_405_and_custom_fields_bulk_is_405(client: Client) -> None:
+    assert not get_model("tickets").supports(Verb.GET)
+    assert client.get(f"/tickets/{'a' * 24}").status_code == 405
+    assert client.put("/customfields", [{"name": "x"}]).status_code == 405
+    assert client.request("PATCH", "/companies").status_code == 405
+
+
+def test_write_timestamps_strictly_increase(client: Client, sandbox: SandboxServer) -> None:
+    ids = [r["_id"] for r in sandbox.records("companies")[:5]]
+    stamps = [client.put(f"/companies/{i}", {"zip": "1"}).json()["updatedAt"] for i in ids]
+    stamps.append(client.post("/companies", {"name": "Z"}).json()["createdAt"])
+    assert all(ISO_MS.match(s) for s in stamps)
+    assert stamps == sorted(stamps)
+    assert len(set(stamps)) == len(stamps)
+
+
+def test_concurrent_requests(client: Client) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: client.get("/companies").status_code, range(24)))
+    assert statuses == [200] * 24
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        created = list(pool.map(lambda i: client.post("/companies", {"name": f"P{i}"}), range(8)))
+    assert len({r.json()["_id"] for r in created}) == 8

@@ -1,0 +1,70 @@
+"""Run the tap in-process against a sandbox and collect what it wrote."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from contextlib import redirect_stdout
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from planhat_sandbox.testing import SANDBOX_TOKEN
+from tap_planhat.tap import TapPlanhat
+
+
+def tap_config(sandbox: Any, **overrides: Any) -> dict[str, Any]:
+    """A config pointing at ``sandbox`` with fast retries and no pacing."""
+    return {
+        "api_url": sandbox.url,
+        "api_token": SANDBOX_TOKEN,
+        "max_requests_per_minute": 0,
+        "retry_max_wait_seconds": 0.01,
+        "max_retries": 6,
+        **overrides,
+    }
+
+
+@dataclass
+class TapOutput:
+    """The messages of one tap run."""
+
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    states: list[dict[str, Any]] = field(default_factory=list)
+
+    def ids(self, stream: str) -> set[str]:
+        """The ``_id`` set emitted for ``stream``."""
+        return {r["_id"] for r in self.records[stream]}
+
+    @property
+    def final_state(self) -> dict[str, Any]:
+        """The last STATE value."""
+        return self.states[-1] if self.states else {}
+
+
+def run_tap(
+    config: dict[str, Any],
+    *,
+    state: dict[str, Any] | None = None,
+    streams: set[str] | None = None,
+) -> TapOutput:
+    """Sync every (or only the named) default-selected stream and parse the output."""
+    tap = TapPlanhat(config=config, state=state, parse_env_config=False)
+    if streams is not None:
+        for stream in tap.streams.values():
+            stream.selected = stream.name in streams
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        tap.sync_all()
+    output = TapOutput()
+    for line in buffer.getvalue().splitlines():
+        message = orjson.loads(line)
+        if message["type"] == "RECORD":
+            output.records[message["stream"]].append(message["record"])
+        elif message["type"] == "SCHEMA":
+            output.schemas[message["stream"]] = message["schema"]
+        elif message["type"] == "STATE":
+            output.states.append(message["value"])
+    return output

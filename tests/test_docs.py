@@ -1,0 +1,53 @@
+"""The README and meltano.yml describe the settings the plugins really have."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from readme_settings import SDK_SETTINGS, render  # noqa: E402
+
+PLUGINS = {"tap-planhat": "extractors", "target-planhat": "loaders"}
+
+
+def about(plugin: str) -> dict:
+    bindir = Path(sys.executable).parent
+    result = subprocess.run(
+        [str(bindir / plugin), "--about", "--format=json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_readme_settings_tables_match_about() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert render(readme) == readme, "run: python3 scripts/readme_settings.py"
+    assert "`api_token`" in readme
+
+
+@pytest.mark.parametrize("plugin", sorted(PLUGINS))
+def test_meltano_yml_declares_every_setting(plugin: str) -> None:
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    declared = next(p for p in project["plugins"][PLUGINS[plugin]] if p["name"] == plugin)
+    names = {s["name"] for s in declared["settings"]}
+    own = {n for n in about(plugin)["settings"]["properties"] if not n.startswith(SDK_SETTINGS)}
+    assert names == own
+    secrets = {s["name"] for s in declared["settings"] if s.get("sensitive")}
+    assert secrets == {"api_token", "tenant_token"}
+
+
+@pytest.mark.parametrize("plugin", sorted(PLUGINS))
+def test_about_shows_the_package_version(plugin: str) -> None:
+    info = about(plugin)
+    assert info["version"][0].isdigit()
+    assert info["name"] == plugin
