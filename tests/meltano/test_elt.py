@@ -17,8 +17,8 @@ DEFAULT_STREAMS = [m.name for m in readable_models() if m.selected_by_default]
 
 def table_ids(path: str, table: str, where: str = "") -> set[str]:
     with duckdb.connect(path, read_only=True) as con:
-        query = f'select "_id" from planhat."{table}" {where}'  # noqa: S608 - test's own names
-        return {row[0] for row in con.execute(query)}
+        query = f'select "_id" from tap_planhat."{table}" {where}'  # noqa: S608 - test's own names
+        return {row[0] for row in con.execute(query).fetchall()}
 
 
 def test_every_stream_lands_in_duckdb_and_reruns_are_incremental(
