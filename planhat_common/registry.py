@@ -107,10 +107,13 @@ class Model:
         verbs: what the endpoint supports.
         keyables: bulk-upsert matching keys, in matching order (§8.2).
         company_field: the field referencing the owning company(ies), if any.
+        company_name_field: the server-filled company name next to it (``companyName``;
+            ``cName`` on invoices), if the model has one.
         external_id_field: the model's "your id" field (``extId`` on invoices, §13).
         replication_key: the server-maintained update timestamp, or ``None`` (full table).
         page_cap: the largest ``limit`` the list endpoint honours (§5.2).
-        required_for_create: fields a bulk item must carry to create a record (§8.2).
+        required_for_create: fields a bulk item must carry to create a record (§8.2); for
+            push models, fields every pushed item must carry (§10.1).
         aliases: other accepted names (singular, Planhat's name); matched case-insensitively.
         push_path: path on the analytics host for pushes, ``{tenant_token}`` filled in.
         selected_by_default: whether the tap selects the stream without a catalog.
@@ -124,6 +127,7 @@ class Model:
     verbs: frozenset[Verb] = ALL_RECORD_VERBS
     keyables: tuple[str, ...] = DEFAULT_KEYABLES
     company_field: str | None = "companyId"
+    company_name_field: str | None = "companyName"
     external_id_field: str | None = "externalId"
     replication_key: str | None = None
     page_cap: int = DEFAULT_PAGE_CAP
@@ -135,6 +139,9 @@ class Model:
     _names: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.company_name_field not in self.fields:
+            # Models without a denormalised name (companies, issues, NPS, ...) have none.
+            object.__setattr__(self, "company_name_field", None)
         singular = _singular(self.name)
         names = {self.name, singular, self.planhat_name, *self.aliases}
         if self.path:
@@ -388,6 +395,7 @@ MODELS: tuple[Model, ...] = (
         ),
         keyables=("_id", "sourceId", "extId"),
         company_field="cId",
+        company_name_field="cName",
         external_id_field="extId",
         replication_key="lastUpdated",
         required_for_create=("currency", "cId"),

@@ -82,15 +82,8 @@ class IdFactory:
 
 
 def company_name_field(model: Model) -> str | None:
-    """The denormalised company-name field next to the model's company reference, if any.
-
-    ``companyId`` pairs with ``companyName`` and ``cId`` with ``cName`` (§13).
-    """
-    ref = model.company_field
-    if ref is None or not ref.endswith("Id"):
-        return None
-    name = ref[:-2] + "Name"
-    return name if name in model.fields else None
+    """The denormalised company-name field next to the model's company reference, if any."""
+    return model.company_name_field
 
 
 def sort_key(value: Any) -> tuple[Any, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from planhat_common.registry import CUSTOM_FIELD_TYPES, FieldType
+from tap_planhat.deletes import DELETED_AT
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -63,10 +64,13 @@ def custom_field_types(
     return fields
 
 
-def stream_schema(model: Model, custom: Mapping[str, FieldType] | None) -> dict[str, Any]:
+def stream_schema(
+    model: Model, custom: Mapping[str, FieldType] | None, *, deletions: bool = False
+) -> dict[str, Any]:
     """The stream schema: standard fields typed, ``custom`` typed when definitions are known.
 
-    Both levels stay open (``additionalProperties``) so fields Planhat adds are kept.
+    Both levels stay open (``additionalProperties``) so fields Planhat adds are kept. With
+    ``deletions``, full-table streams also carry ``_sdc_deleted_at`` (see deletes.py).
     """
     properties = {name: property_schema(ftype) for name, ftype in model.fields.items()}
     properties["_id"] = {"type": "string"}
@@ -76,4 +80,6 @@ def stream_schema(model: Model, custom: Mapping[str, FieldType] | None) -> dict[
             "properties": {name: property_schema(ftype) for name, ftype in custom.items()},
             "additionalProperties": True,
         }
+    if deletions and not model.replication_key:
+        properties[DELETED_AT] = property_schema(FieldType.DATETIME)
     return {"type": "object", "properties": properties, "additionalProperties": True}

@@ -15,6 +15,7 @@ from typing_extensions import override
 from planhat_common.http import auth_error_message, describe_response
 from planhat_common.paging import PageSizeTracker
 from tap_planhat.coerce import Coercer
+from tap_planhat.deletes import SEEN_IDS, decode_ids, deletion_records, encode_ids
 from tap_planhat.pagination import PageOutcome, PlanhatPaginator
 from tap_planhat.schemas import stream_schema
 
@@ -60,7 +61,9 @@ class PlanhatStream(RESTStream[int]):
         super().__init__(
             tap=tap,
             name=model.name,
-            schema=stream_schema(model, custom_fields),
+            schema=stream_schema(
+                model, custom_fields, deletions=bool(tap.config.get("detect_deletes"))
+            ),
             path=model.path,
         )
         self.replication_key = model.replication_key
@@ -206,8 +209,31 @@ class PlanhatStream(RESTStream[int]):
                 self.model.path,
                 exc,
             )
+            return
+        if self._run_ids is not None:
+            yield from self._detected_deletions(context)
+
+    @property
+    def detects_deletes(self) -> bool:
+        """Deletions are visible only on full scans, so only full-table streams look."""
+        return bool(self.config.get("detect_deletes")) and not self.replication_key
+
+    def _detected_deletions(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Records of ids seen by the previous full scan but not this one; then remember."""
+        state = self.get_context_state(context)
+        previous = decode_ids(state[SEEN_IDS]) if SEEN_IDS in state else set()
+        seen = self._run_ids or set()
+        missing = previous - seen
+        if missing:
+            self.logger.info(
+                "Stream '%s': %d records deleted since the last run.", self.name, len(missing)
+            )
+        yield from deletion_records(missing)
+        # Written after the last record: a run that fails before this keeps the old set.
+        state[SEEN_IDS] = encode_ids(seen)
 
     def _reset_run_state(self, context: Context | None) -> None:
+        self._run_ids: set[str] | None = set() if self.detects_deletes else None
         self._sizes = PageSizeTracker(self.page_size)
         self._seen_previous: set[str] = set()
         self._seen_current: set[str] = set()
@@ -251,6 +277,8 @@ class PlanhatStream(RESTStream[int]):
             if record_id in self._seen_previous or record_id in self._seen_current:
                 continue
             self._seen_current.add(record_id)  # type: ignore[arg-type]
+            if self._run_ids is not None:
+                self._run_ids.add(record_id)  # type: ignore[arg-type]
             if key:
                 value = record.get(key)
                 if isinstance(value, str):

@@ -63,6 +63,15 @@ class TapPlanhat(Tap):
             "fields as typed properties of its `custom` object. Off: `custom` is an "
             "untyped object.",
         ),
+        th.Property(
+            "detect_deletes",
+            th.BooleanType,
+            default=False,
+            title="Detect deletes",
+            description="On full-table streams, emit records that disappeared since the last "
+            "run with `_sdc_deleted_at` (Planhat has no deleted-records API). Keeps the "
+            "stream's id set in state, compressed.",
+        ),
     ).to_dict()
 
     @cached_property
