@@ -334,7 +334,7 @@ class SandboxApp:
         model = (
             MODELS_BY_PATH.get(segments[0]) if segments and len(segments) <= ITEM_DEPTH else None
         )
-        if model is None:
+        if model is None or model.path in (self.faults.config.missing_models or ()):
             return _error(404, f"no route for {unquote(path)}")
         method = request.method
         key = segments[1] if len(segments) == ITEM_DEPTH else None

@@ -25,6 +25,8 @@ The config is one flat JSON object; every key is optional and defaults as shown:
                                     # {"error": "Something went wrong"}
       "list_cap": null,             # lower page cap for every list (below model.page_cap)
       "ignore_sort": false,         # lists ignore `sort` and return insertion order
+      "missing_models": null,       # list of model paths, e.g. ["/workspaces"], that answer
+                                    # 404 as on a tenant without that model (§15.15)
       "only_paths": null            # list of path prefixes, e.g. ["/companies"]: faults only
                                     # fire for (and only count down on) matching paths
     }
@@ -68,6 +70,7 @@ class FaultConfig:
     error_object: int = 0
     list_cap: int | None = None
     ignore_sort: bool = False
+    missing_models: list[str] | None = None
     only_paths: list[str] | None = None
 
     @classmethod
@@ -96,15 +99,17 @@ class FaultConfig:
             raise ValueError(f"rate_limit_mode must be one of {sorted(RATE_LIMIT_MODES)}")
         if self.reset_mode not in RESET_MODES:
             raise ValueError(f"reset_mode must be one of {sorted(RESET_MODES)}")
-        cap, paths = values["list_cap"], values["only_paths"]
+        cap = values["list_cap"]
         if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
             raise ValueError("list_cap must be a positive integer or null")
         if not isinstance(values["ignore_sort"], bool):
             raise ValueError("ignore_sort must be a boolean")  # noqa: TRY004
-        if paths is not None and (
-            not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)
-        ):
-            raise ValueError("only_paths must be a list of path prefixes or null")
+        for name in ("only_paths", "missing_models"):
+            paths = values[name]
+            if paths is not None and (
+                not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)
+            ):
+                raise ValueError(f"{name} must be a list of paths or null")
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-able data."""
@@ -118,7 +123,7 @@ def parse_fault_flag(text: str) -> tuple[str, Any]:
         raise ValueError(f"fault flag '{text}' is not KEY=VALUE")
     key = key.strip()
     value: Any = raw.strip()
-    if key == "only_paths":
+    if key in {"only_paths", "missing_models"}:
         value = [p for p in value.split(",") if p] or None
     elif value.lower() in {"true", "false"}:
         value = value.lower() == "true"

@@ -156,3 +156,11 @@ def test_plain_http_to_a_remote_host_is_refused() -> None:
         run_tap(
             {"api_url": "http://api.planhat.com", "api_token": "x", "typed_custom_fields": False}
         )
+
+
+def test_a_model_the_tenant_lacks_is_skipped_with_a_warning(sandbox: Any, caplog: Any) -> None:
+    sandbox.set_faults(missing_models=["/workspaces"])
+    output = run_tap(tap_config(sandbox), streams={"workspaces", "licenses"})
+    assert output.records["workspaces"] == []
+    assert output.ids("licenses") == sandbox_ids(sandbox, "licenses")
+    assert any("'workspaces' skipped" in m for m in caplog.messages)
