@@ -718,6 +718,7 @@ MODELS: tuple[Model, ...] = (
         verbs=frozenset({Verb.LIST, Verb.PUSH}),
         keyables=(),
         external_id_field=None,
+        replication_key="time",
         required_for_create=("dimensionId", "value", "externalId"),
         aliases=("metrics", "metric", "custom_metrics"),
         push_path="/dimensiondata/{tenant_token}",

@@ -272,16 +272,20 @@ class SandboxApp:
             candidate = user if password == "" else ""
         return bool(candidate) and hmac.compare_digest(candidate.encode(), self.token.encode())
 
-    def _pre_faults(self, path: str) -> Response | None:
-        """Latency, "before" resets, 5xx and 429 bursts (mid resets: see :meth:`_main`)."""
+    def _pre_faults(self, path: str, exempt: bool) -> Response | None:
+        """Latency, "before" resets and stalls, 5xx and 429 bursts (mid ones: :meth:`_main`)."""
         faults = self.faults
         config = faults.config
         if config.latency_ms and faults.applies(path):
             time.sleep(config.latency_ms / 1000)
+        if exempt:
+            return None
         if faults.take("reset", path):
             if config.reset_mode == "before":
                 raise _Reset
             raise _MidReset(b"")
+        if config.stall_mode == "before" and faults.take("stall", path):
+            time.sleep(config.stall_ms / 1000)
         if faults.take("status_burst", path):
             return _error(config.status_code, f"sandbox fault: {config.status_code}")
         if faults.take("rate_limit_burst", path):
@@ -296,8 +300,9 @@ class SandboxApp:
 
     def _main(self, request: Request, path: str) -> Response:
         mid_reset = False
+        exempt = self.faults.let_through(path)
         try:
-            faulted = self._pre_faults(path)
+            faulted = self._pre_faults(path, exempt)
         except _MidReset:
             mid_reset, faulted = True, None  # answer for real, then send only half the body
         if faulted is not None:
@@ -309,12 +314,15 @@ class SandboxApp:
             response = _error(401, "invalid or missing API token")
         else:
             try:
-                response = self._route(request, path)
+                response = self._route(request, path, exempt)
             except ApiError as exc:
                 response = _error(exc.status, exc.message)
         response.headers.update(headers)
         if mid_reset:
             raise _MidReset(response.get_data() or b"{}", response.status)
+        config = self.faults.config
+        if not exempt and config.stall_mode == "mid" and self.faults.take("stall", path):
+            return _stalled(response, config.stall_ms / 1000)
         return response
 
     def _json_body(self, request: Request) -> Any:
@@ -329,7 +337,7 @@ class SandboxApp:
         except orjson.JSONDecodeError:
             raise ApiError(400, "body is not valid JSON") from None
 
-    def _route(self, request: Request, path: str) -> Response:  # noqa: PLR0911
+    def _route(self, request: Request, path: str, exempt: bool = False) -> Response:  # noqa: PLR0911
         segments = [unquote(s) for s in path.strip("/").split("/")]
         model = (
             MODELS_BY_PATH.get(segments[0]) if segments and len(segments) <= ITEM_DEPTH else None
@@ -357,7 +365,7 @@ class SandboxApp:
         with self.store.lock:
             if verb is Verb.LIST:
                 page = self.api.list_page(model, request.args, config.list_cap, config.ignore_sort)
-                return self._list_response(path, orjson.dumps(page))
+                return self._list_response(path, orjson.dumps(page), exempt)
             if verb is Verb.GET:
                 return json_response(200, self.api.find(model, key or ""))
             if verb is Verb.CREATE:
@@ -370,8 +378,10 @@ class SandboxApp:
                 status, result = self.api.delete(model, key or "")
             return json_response(status, result)
 
-    def _list_response(self, path: str, payload: bytes) -> Response:
-        if self.faults.take("error_object", path):
+    def _list_response(self, path: str, payload: bytes, exempt: bool = False) -> Response:
+        if exempt:
+            pass
+        elif self.faults.take("error_object", path):
             payload = orjson.dumps(ERROR_OBJECT)
         elif self.faults.take("truncate", path):
             payload = payload[: max(1, len(payload) // 2)]
@@ -446,6 +456,21 @@ class SandboxApp:
         if not isinstance(value, dict):
             raise ApiError(400, "body must be a JSON object")
         return value
+
+
+def _stalled(response: Response, seconds: float) -> Response:
+    """``response`` sent as headers and half its body, then a pause, then the rest."""
+    body = response.get_data()
+    half = max(1, len(body) // 2)
+
+    def chunks() -> Iterator[bytes]:
+        yield body[:half]
+        time.sleep(seconds)
+        yield body[half:]
+
+    stalled = Response(chunks(), status=response.status_code, headers=response.headers)
+    stalled.headers["Content-Length"] = str(len(body))
+    return stalled
 
 
 class _MidReset(Exception):  # noqa: N818 - a control-flow signal, not an error

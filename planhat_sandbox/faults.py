@@ -23,6 +23,14 @@ The config is one flat JSON object; every key is optional and defaults as shown:
                                     # JSON body (Content-Length matches the bytes sent)
       "error_object": 0,            # next N list responses: 200 with
                                     # {"error": "Something went wrong"}
+      "stall": 0,                   # next N requests stall for `stall_ms` (a read timeout when
+                                    # longer than the client's timeout)
+      "stall_ms": 1000,
+      "stall_mode": "mid",          # "before": the request waits before it is handled (a write
+                                    # still lands, late); "mid": headers + half the body, the
+                                    # wait, then the rest
+      "after": 0,                   # let the next N matching requests through before counted
+                                    # faults fire (to fault a stream mid-way)
       "list_cap": null,             # lower page cap for every list (below model.page_cap)
       "ignore_sort": false,         # lists ignore `sort` and return insertion order
       "missing_models": null,       # list of model paths, e.g. ["/workspaces"], that answer
@@ -31,9 +39,11 @@ The config is one flat JSON object; every key is optional and defaults as shown:
                                     # fire for (and only count down on) matching paths
     }
 
-Order per request: ``latency_ms``, ``reset``, ``status_burst``, ``rate_limit_burst``, then the
+Order per request: ``after`` (a request it lets through is exempt from every counted fault),
+``latency_ms``, ``reset``, ``stall`` ("before"), ``status_burst``, ``rate_limit_burst``, then the
 real rate limit, auth and the handler; ``error_object`` and ``truncate`` replace successful list
-responses. Counted faults ("next N") decrement each time they fire.
+responses; ``stall`` ("mid") slows the response down. Counted faults ("next N") decrement each
+time they fire.
 
 Rate limit (:class:`RateLimiter`): a per-window request budget (default window 60 s, fixed,
 starting at the first counted request). Over budget the main API answers 429 with
@@ -51,7 +61,8 @@ from typing import Any
 STATUS_CODES = frozenset({500, 502, 503, 504})
 RATE_LIMIT_MODES = frozenset({"retry_after", "headers", "none"})
 RESET_MODES = frozenset({"before", "mid"})
-COUNTED = ("status_burst", "rate_limit_burst", "reset", "truncate", "error_object")
+STALL_MODES = frozenset({"before", "mid"})
+COUNTED = ("status_burst", "rate_limit_burst", "reset", "truncate", "error_object", "stall")
 
 
 @dataclasses.dataclass
@@ -68,6 +79,10 @@ class FaultConfig:
     reset_mode: str = "mid"
     truncate: int = 0
     error_object: int = 0
+    stall: int = 0
+    stall_ms: int = 1000
+    stall_mode: str = "mid"
+    after: int = 0
     list_cap: int | None = None
     ignore_sort: bool = False
     missing_models: list[str] | None = None
@@ -89,7 +104,7 @@ class FaultConfig:
     def validate(self) -> None:
         """Raise ``ValueError`` on values the sandbox cannot act on."""
         values: dict[str, Any] = dict(vars(self))
-        for name in (*COUNTED, "retry_after", "latency_ms"):
+        for name in (*COUNTED, "retry_after", "latency_ms", "stall_ms", "after"):
             value = values[name]
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer")
@@ -99,6 +114,8 @@ class FaultConfig:
             raise ValueError(f"rate_limit_mode must be one of {sorted(RATE_LIMIT_MODES)}")
         if self.reset_mode not in RESET_MODES:
             raise ValueError(f"reset_mode must be one of {sorted(RESET_MODES)}")
+        if self.stall_mode not in STALL_MODES:
+            raise ValueError(f"stall_mode must be one of {sorted(STALL_MODES)}")
         cap = values["list_cap"]
         if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
             raise ValueError("list_cap must be a positive integer or null")
@@ -159,6 +176,14 @@ class Faults:
         """Whether faults target ``path`` (``only_paths`` prefixes, or every path)."""
         prefixes = self.config.only_paths
         return prefixes is None or any(path.startswith(p) for p in prefixes)
+
+    def let_through(self, path: str) -> bool:
+        """Whether ``after`` exempts this request (to ``path``) from counted faults."""
+        with self._lock:
+            if self.config.after <= 0 or not self.applies(path):
+                return False
+            self.config.after -= 1
+            return True
 
     def take(self, name: str, path: str) -> bool:
         """Fire the counted fault ``name`` for ``path`` if any are left; decrement it."""

@@ -283,7 +283,8 @@ class PlanhatStream(RESTStream[int]):
                 value = record.get(key)
                 if isinstance(value, str):
                     value = record[key] = normalise_timestamp(value)
-                    self._check_order(value)
+                    if threshold is not None:
+                        self._check_order(value)
                     if threshold is not None and value < threshold:
                         reached = True
                         continue
