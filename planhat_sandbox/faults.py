@@ -110,27 +110,31 @@ class FaultConfig:
                 raise ValueError(f"{name} must be a non-negative integer")
         if self.status_code not in STATUS_CODES:
             raise ValueError(f"status_code must be one of {sorted(STATUS_CODES)}")
-        if self.rate_limit_mode not in RATE_LIMIT_MODES:
-            raise ValueError(f"rate_limit_mode must be one of {sorted(RATE_LIMIT_MODES)}")
-        if self.reset_mode not in RESET_MODES:
-            raise ValueError(f"reset_mode must be one of {sorted(RESET_MODES)}")
-        if self.stall_mode not in STALL_MODES:
-            raise ValueError(f"stall_mode must be one of {sorted(STALL_MODES)}")
+        for name, allowed in (
+            ("rate_limit_mode", RATE_LIMIT_MODES),
+            ("reset_mode", RESET_MODES),
+            ("stall_mode", STALL_MODES),
+        ):
+            if values[name] not in allowed:
+                raise ValueError(f"{name} must be one of {sorted(allowed)}")
         cap = values["list_cap"]
         if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
             raise ValueError("list_cap must be a positive integer or null")
         if not isinstance(values["ignore_sort"], bool):
             raise ValueError("ignore_sort must be a boolean")  # noqa: TRY004
         for name in ("only_paths", "missing_models"):
-            paths = values[name]
-            if paths is not None and (
-                not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)
-            ):
-                raise ValueError(f"{name} must be a list of paths or null")
+            _check_paths(name, values[name])
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-able data."""
         return dataclasses.asdict(self)
+
+
+def _check_paths(name: str, paths: Any) -> None:
+    if paths is not None and (
+        not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)
+    ):
+        raise ValueError(f"{name} must be a list of paths or null")
 
 
 def parse_fault_flag(text: str) -> tuple[str, Any]:
