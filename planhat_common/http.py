@@ -99,6 +99,49 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
     return text
 
 
+class _LogRedaction:
+    """Redacts secrets from every log record of the process, whoever logs it.
+
+    Our own messages are redacted where they are made, but libraries log too: at DEBUG,
+    urllib3 logs each request line, and the analytics path carries the tenant token.
+    """
+
+    def __init__(self) -> None:
+        self.secrets: set[str] = set()
+        self.installed = False
+        self.lock = threading.Lock()
+
+    def add(self, secrets: Iterable[str | None]) -> None:
+        with self.lock:
+            self.secrets.update(s for s in secrets if s)
+            if self.installed:
+                return
+            self.installed = True
+            previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            if self.secrets:
+                try:
+                    message = record.getMessage()
+                except (TypeError, ValueError):  # a bad format: logging reports it later
+                    return record
+                clean = redact(message, tuple(self.secrets))
+                if clean != message:
+                    record.msg, record.args = clean, None
+            return record
+
+        logging.setLogRecordFactory(factory)
+
+
+_LOG_REDACTION = _LogRedaction()
+
+
+def protect_secrets(secrets: Iterable[str | None]) -> None:
+    """Redact ``secrets`` from every log message of this process from now on."""
+    _LOG_REDACTION.add(secrets)
+
+
 def describe_response(response: requests.Response, secrets: Iterable[str | None]) -> str:
     """One line naming method, path, status and the body's first bytes, with secrets redacted."""
     method = response.request.method or "?"

@@ -16,6 +16,7 @@ from planhat_common.http import (
     RetryPolicy,
     check_api_url,
     make_session,
+    protect_secrets,
 )
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ class PlanhatConnection:
         self.secrets = tuple(
             str(self.config[key]) for key in ("api_token", "tenant_token") if self.config.get(key)
         )
+        protect_secrets(self.secrets)
 
     @cached_property
     def api_url(self) -> str:

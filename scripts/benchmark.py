@@ -43,6 +43,7 @@ RAW = Path(__file__).resolve().parent / "benchmark_raw.py"
 TOKEN = "bench-token"  # noqa: S105 - the local sandbox's own
 BULK_ITEMS = 5000
 READ_CHUNK = 1 << 20
+PHASES = ("endusers", "catalog", "incremental", "target", "rss")
 
 sys.path.insert(0, str(ROOT))
 
@@ -459,20 +460,34 @@ class Bench:
         self.raw_tap("singer-file", ["companies"], stdout_file=path)
         return path
 
-    def run(self) -> None:
-        """Every phase, in an order where earlier phases do not disturb later ones."""
+    def run(self, phases: set[str]) -> None:
+        """The chosen phases, in an order where earlier phases do not disturb later ones."""
         print(
             f"Sandbox: {self.n:,} companies, {self.n:,} endusers, {self.other:,} of every "
             f"other model; {os.cpu_count()} CPUs; best of {self.repeat} run(s)."
         )
         self.discover()
+        ratios: list[str] = []
         raw_companies, tap_companies = self.tap_model("companies")
-        _, tap_endusers = self.tap_model("endusers")
-        self.tap_catalog()
-        self.incremental(tap_companies)
-        singer = self.singer_file("companies.singer")
-        raw_target, target = self.target(singer, "target")
-        self.report_target(self.n, raw_target, target)
+        ratios.append(f"tap/raw={tap_companies.wall / raw_companies.wall:.2f}")
+        if "endusers" in phases:
+            self.tap_model("endusers")
+        if "catalog" in phases:
+            self.tap_catalog()
+        if "incremental" in phases:
+            self.incremental(tap_companies)
+        target: Run | None = None
+        if "target" in phases:
+            singer = self.singer_file("companies.singer")
+            raw_target, target = self.target(singer, "target")
+            self.report_target(self.n, raw_target, target)
+            ratios.append(f"target/raw={target.wall / raw_target.wall:.2f}")
+        if "rss" in phases:
+            self.rss(tap_companies, target)
+        print("\n" + " ".join(ratios))
+
+    def rss(self, tap: Run, target: Run | None) -> None:
+        """Peak RSS at N/10 against N, on a sandbox reseeded with N/10 companies."""
         small = max(1, self.n // 10)
         print(f"\n[rss] reseeding the sandbox with {small:,} companies for the RSS comparison")
         self.sandbox.admin(
@@ -481,22 +496,17 @@ class Bench:
             {"records": self.other, "model_records": {"companies": small, "endusers": small}},
         )
         tap_small = best(self.tap("rss", ["--catalog", str(self.catalog_for("companies"))]))
-        small_singer = self.singer_file("companies-small.singer")
-        _, target_small = self.target(small_singer, "rss")
         print(
             f"  tap     peak RSS {tap_small.rss_mb:6.0f} MB at {small:,}, "
-            f"{tap_companies.rss_mb:6.0f} MB at {self.n:,}: "
-            f"{tap_companies.rss_mb / tap_small.rss_mb:.2f}x"
+            f"{tap.rss_mb:6.0f} MB at {self.n:,}: {tap.rss_mb / tap_small.rss_mb:.2f}x"
         )
-        print(
-            f"  target  peak RSS {target_small.rss_mb:6.0f} MB at {small:,}, "
-            f"{target.rss_mb:6.0f} MB at {self.n:,}: {target.rss_mb / target_small.rss_mb:.2f}x"
-        )
-        del tap_endusers
-        print(
-            f"\ntap/raw={tap_companies.wall / raw_companies.wall:.2f} "
-            f"target/raw={target.wall / raw_target.wall:.2f}"
-        )
+        if target is not None:
+            _, target_small = self.target(self.singer_file("companies-small.singer"), "rss")
+            print(
+                f"  target  peak RSS {target_small.rss_mb:6.0f} MB at {small:,}, "
+                f"{target.rss_mb:6.0f} MB at {self.n:,}: "
+                f"{target.rss_mb / target_small.rss_mb:.2f}x"
+            )
 
 
 def main() -> None:
@@ -509,13 +519,18 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (best)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--only",
+        default=",".join(PHASES),
+        help=f"comma-separated phases besides the companies tap run (default: {','.join(PHASES)})",
+    )
     args = parser.parse_args()
     if args.records is None:
         args.records = 1_000_000 if args.big else 100_000
     work = Path(tempfile.mkdtemp(prefix="planhat-bench-"))
     bench = Bench(args, work)
     try:
-        bench.run()
+        bench.run(set(args.only.split(",")))
     finally:
         bench.close()
         if args.keep:

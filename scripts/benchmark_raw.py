@@ -73,11 +73,14 @@ def raw_target(url: str, token: str, path: str) -> None:
     session = _session(token)
     batch: list[object] = []
     state = None
+    tally = {"created": 0, "updated": 0, "nonupdates": 0}
 
     def flush() -> None:
         response = session.put(url + path, data=json.dumps(batch).encode())
         response.raise_for_status()
-        json.loads(response.content)
+        body = json.loads(response.content)
+        for name in tally:
+            tally[name] += body.get(name, 0)
         batch.clear()
 
     for line in sys.stdin.buffer:
@@ -92,6 +95,7 @@ def raw_target(url: str, token: str, path: str) -> None:
     if batch:
         flush()
     sys.stdout.write(json.dumps({"type": "STATE", "value": state}) + "\n")
+    sys.stderr.write(json.dumps(tally) + "\n")
 
 
 def main() -> None:

@@ -115,6 +115,13 @@ _CONVERT: Mapping[FieldType, Callable[[Any], Any]] = {
 }
 
 
+def _fine_types(fields: Mapping[str, FieldType]) -> dict[str, frozenset[type]]:
+    """Per field, the exact types accepted as they are (``bool`` is not an ``int`` here)."""
+    return {
+        name: frozenset({type(None), *_EXPECTED[field_type]}) for name, field_type in fields.items()
+    }
+
+
 class Coercer:
     """Checks and converts the typed fields of one stream's records, in place."""
 
@@ -130,38 +137,49 @@ class Coercer:
         self.fields.pop("_id", None)
         self.custom = dict(custom or {})
         self._warned: set[str] = set()
+        # Per field, the exact Python types that need no look (None included): one set
+        # lookup per value on the hot path, done per schema rather than per record.
+        self._fine = _fine_types(self.fields)
+        self._fine_custom = _fine_types(self.custom)
 
     def __call__(self, record: dict[str, Any]) -> dict[str, Any]:
         """Coerce ``record`` in place and return it."""
-        self._coerce(record, self.fields, record, "")
+        fine = self._fine
+        for name, value in record.items():
+            types = fine.get(name)
+            if types is not None and type(value) not in types:
+                self._coerce_value(record, name, self.fields[name], record, "")
         custom = record.get("custom")
-        if self.custom and isinstance(custom, dict):
-            self._coerce(custom, self.custom, record, "custom.")
+        if self.custom and type(custom) is dict:
+            fine = self._fine_custom
+            for name, value in custom.items():
+                types = fine.get(name)
+                if types is not None and type(value) not in types:
+                    self._coerce_value(custom, name, self.custom[name], record, "custom.")
         return record
 
-    def _coerce(
+    def _coerce_value(
         self,
         values: dict[str, Any],
-        types: Mapping[str, FieldType],
+        name: str,
+        field_type: FieldType,
         record: Mapping[str, Any],
         prefix: str,
     ) -> None:
-        for name, value in values.items():
-            field_type = types.get(name)
-            if field_type is None or value is None:
-                continue
-            expected = _EXPECTED[field_type]
-            if isinstance(value, expected) and not (
-                isinstance(value, bool) and bool not in expected
-            ):
-                continue
-            convert = _CONVERT.get(field_type)
-            try:
-                if convert is None:
-                    raise _UnfitError  # noqa: TRY301 - same handling as a failed conversion
-                values[name] = convert(value)
-            except _UnfitError:
-                self._warn(prefix + name, field_type, value, record)
+        """Check one value that is not of an exact expected type; convert it or warn."""
+        value = values[name]
+        if value is None:
+            return
+        expected = _EXPECTED[field_type]
+        if isinstance(value, expected) and not (isinstance(value, bool) and bool not in expected):
+            return  # a subclass of an expected type
+        convert = _CONVERT.get(field_type)
+        try:
+            if convert is None:
+                raise _UnfitError  # noqa: TRY301 - same handling as a failed conversion
+            values[name] = convert(value)
+        except _UnfitError:
+            self._warn(prefix + name, field_type, value, record)
 
     def _warn(
         self, path: str, field_type: FieldType, value: Any, record: Mapping[str, Any]

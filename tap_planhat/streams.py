@@ -9,10 +9,17 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
-from planhat_common.http import auth_error_message, describe_response
+from planhat_common.http import (
+    TRANSIENT_EXCEPTIONS,
+    PlanhatError,
+    auth_error_message,
+    describe_response,
+    redact,
+)
 from planhat_common.paging import PageSizeTracker
 from tap_planhat.coerce import Coercer
 from tap_planhat.deletes import SEEN_IDS, decode_ids, deletion_records, encode_ids
@@ -24,6 +31,7 @@ if TYPE_CHECKING:
 
     import requests
     from singer_sdk.helpers.types import Context
+    from singer_sdk.singerlib import Catalog
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
     from planhat_common.registry import FieldType, Model
@@ -48,6 +56,10 @@ class PlanhatStream(RESTStream[int]):
     primary_keys = ("_id",)
     # Bookmarks rise to the newest key seen, promoted when the stream completes.
     is_sorted = False
+    # post_process coerces every typed field (coerce.py) and records come from JSON, so the
+    # SDK's per-record conformance pass would change nothing but cost most of the CPU time.
+    # It is turned back on when an input catalog closes an object (see apply_catalog).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(
         self,
@@ -94,7 +106,8 @@ class PlanhatStream(RESTStream[int]):
     @override
     @property
     def timeout(self) -> int:
-        return int(self.planhat_tap.connection.timeout)
+        # requests takes float seconds; int() would turn request_timeout 0.5 into 0 (a crash).
+        return self.planhat_tap.connection.timeout  # type: ignore[return-value]
 
     @cached_property
     def page_size(self) -> int:
@@ -106,6 +119,13 @@ class PlanhatStream(RESTStream[int]):
     def sort_param(self) -> str | None:
         """Newest first for incremental models; ``_id`` otherwise, for stable offsets."""
         return f"-{self.replication_key}" if self.replication_key else "_id"
+
+    @override
+    def apply_catalog(self, catalog: Catalog) -> None:
+        super().apply_catalog(catalog)
+        if has_closed_object(self.effective_schema):
+            # additionalProperties: false must drop undeclared fields: the SDK's pass does.
+            self.TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.RECURSIVE
 
     # Requests
 
@@ -193,7 +213,23 @@ class PlanhatStream(RESTStream[int]):
             budget.acquire()  # every attempt, retries included, spends from the budget
             return func(*args, **kwargs)
 
-        return super().request_decorator(paced)
+        retried = super().request_decorator(paced)
+
+        def named(prepared_request: requests.PreparedRequest, *args: Any) -> Any:
+            try:
+                return retried(prepared_request, *args)
+            except TRANSIENT_EXCEPTIONS as exc:
+                # requests' own message names neither the stream nor the path.
+                raise PlanhatError(
+                    redact(
+                        f"Stream '{self.name}': giving up after {self.backoff_max_tries()} "
+                        f"attempts: {prepared_request.method} {prepared_request.path_url} "
+                        f"failed: {exc}",
+                        self.planhat_tap.connection.secrets,
+                    )
+                ) from exc
+
+        return named
 
     # Records
 
@@ -306,6 +342,17 @@ class PlanhatStream(RESTStream[int]):
     @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
         return self.coerce(row)
+
+
+def has_closed_object(schema: Any) -> bool:
+    """Whether any object in ``schema`` forbids properties it does not declare."""
+    if isinstance(schema, list):
+        return any(has_closed_object(item) for item in schema)
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("additionalProperties") is False:
+        return True
+    return any(has_closed_object(value) for value in schema.values())
 
 
 def normalise_timestamp(value: str) -> str:

@@ -13,6 +13,7 @@ from planhat_common.client import ModelNotFoundError, PlanhatClient
 from planhat_common.registry import get_model, readable_models
 from planhat_common.settings import PlanhatConnection, connection_properties
 from tap_planhat.dimension_data import DimensionDataStream
+from tap_planhat.output import FastSingerWriter
 from tap_planhat.schemas import custom_field_types
 from tap_planhat.streams import DEFAULT_LOOKBACK_MINUTES, PlanhatStream
 
@@ -29,6 +30,8 @@ class TapPlanhat(Tap):
     package_name = PACKAGE_NAME
     # Typed custom fields come from the API, so discovery needs credentials.
     dynamic_catalog = True
+    # orjson lines, flushed in blocks rather than after every RECORD (see output.py).
+    message_writer_class = FastSingerWriter
 
     config_jsonschema = th.PropertiesList(
         *connection_properties(user_agent=f"{PACKAGE_NAME} tap-planhat"),

@@ -246,8 +246,11 @@ def map_record(record: Mapping[str, Any], options: MappingOptions) -> MappedReco
     except (TypeError, orjson.JSONEncodeError) as exc:
         raise RecordRejectedError(f"record cannot be serialised to JSON: {exc}") from exc
     deleted = _present(safe.get(DELETED_AT))
-    original = {k: v for k, v in safe.items() if not k.startswith(SDC_PREFIX)}
-    working = {k: v for k, v in original.items() if k not in options.exclude}
+    for name in [k for k in safe if k.startswith(SDC_PREFIX)]:
+        del safe[name]
+    original = safe  # a fresh copy already; ``working`` below is another
+    exclude = options.exclude
+    working = {k: v for k, v in original.items() if k not in exclude} if exclude else dict(original)
     if options.push:
         return MappedRecord({k: v for k, v in working.items() if v is not None}, original, None)
     _map_company(working, model)

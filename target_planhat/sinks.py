@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
@@ -35,15 +36,20 @@ from target_planhat.results import (
     parse_bulk_body,
     parse_push_body,
 )
+from target_planhat.validation import FastValidator
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+
+    from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
     from planhat_common.client import Reply
     from target_planhat.target import Route, TargetPlanhat
 
 #: Statuses after which a batch is split in two and each half resent (never resent as is).
 SPLIT_STATUSES = frozenset({400, 413, 422})
+#: Set on a record the SDK's checks refused, with the reason; it is dead-lettered, never sent.
+INVALID_MARK = "__planhat_invalid__"
 
 
 class PlanhatSink(BatchSink):
@@ -71,6 +77,13 @@ class PlanhatSink(BatchSink):
         """``batch_size_rows``, capped at Planhat's 5,000 items per bulk call."""
         return min(super().max_size, BULK_UPSERT_MAX_ITEMS)
 
+    @override
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        """The SDK's validation, with a compiled fast path for certainly-valid records."""
+        if not self.validate_schema or self.validate_field_string_format:
+            return super().get_validator()
+        return FastValidator(self.schema)
+
     @property
     @override
     def include_sdc_metadata_properties(self) -> bool:
@@ -90,8 +103,34 @@ class PlanhatSink(BatchSink):
     # -- per record -------------------------------------------------------------------------
 
     @override
+    def _validate_and_parse(self, record: dict[str, Any]) -> dict[str, Any]:
+        # The SDK fails the whole run on one record that breaks the schema (and logs its
+        # values); dead-letter that record instead and let max_rejected decide.
+        try:
+            if self._validator is not None:
+                self._validator.validate(record)
+            self._parse_timestamps_in_record(
+                record=record, schema=self.schema, treatment=self.datetime_error_treatment
+            )
+        except InvalidRecord as exc:
+            record[INVALID_MARK] = f"does not match the stream's schema: {exc.error_message}"
+        except ValueError as exc:
+            record[INVALID_MARK] = f"unreadable date or time: {exc}"
+        return record
+
+    @override
+    def _singer_validate_message(self, record: dict[str, Any]) -> None:
+        missing = [k for k in self.key_properties if k not in record]
+        if missing and INVALID_MARK not in record:
+            record[INVALID_MARK] = f"missing key properties: {', '.join(missing)}"
+
+    @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         self.counts.received += 1
+        invalid = record.pop(INVALID_MARK, None)
+        if invalid is not None:
+            self.reject_raw(record, str(invalid))
+            return
         try:
             mapped = map_record(record, self.route.mapping)
         except RecordRejectedError as exc:
@@ -106,6 +145,9 @@ class PlanhatSink(BatchSink):
         records: list[MappedRecord] = context.get("records", [])
         if not records:
             return
+        # A full batch of children can drain before its companies' batch: write those first,
+        # so references by externalId/sourceId resolve.
+        self.planhat.drain_parents_of(self)
         merged = merge_duplicates(records, self.route.model)
         if len(merged) < len(records):
             self.tally_duplicate_merged(len(records) - len(merged))

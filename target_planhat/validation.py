@@ -1,0 +1,214 @@
+"""Record validation at the speed of the API: a compiled fast path, jsonschema for the rest.
+
+The SDK validates every record with ``jsonschema`` (Draft 2020-12), which walks the schema
+per record and costs more than everything else the target does. :class:`FastValidator`
+compiles the schema once into plain checks for the keywords taps emit (``type``,
+``properties``, ``additionalProperties``, ``required``, ``items``, ``enum``, ``anyOf``,
+``allOf``; annotations such as ``format`` without format checking are ignored, exactly as
+jsonschema ignores them). A check only ever answers "certainly valid" or "not sure": a record
+it is not sure about, or any schema part it does not know, goes to the SDK's own
+``JSONSchemaValidator``, which decides and words the error. So the outcome is always the
+one jsonschema gives; only the common case is fast.
+"""
+
+from __future__ import annotations
+
+import decimal
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
+from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
+from typing_extensions import override
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Check = Callable[[Any], bool]
+
+#: Keywords jsonschema acts on; every other key of a schema is an annotation it ignores.
+_ACTIVE_KEYWORDS = frozenset(DEFAULT_JSONSCHEMA_VALIDATOR.VALIDATORS)
+#: Active keywords whose effect the fast path reproduces (``format``: only when formats are
+#: not checked, which is how the sink builds it).
+_HANDLED = frozenset(
+    {
+        "type",
+        "properties",
+        "additionalProperties",
+        "required",
+        "items",
+        "enum",
+        "const",
+        "anyOf",
+        "allOf",
+        "format",
+    }
+)
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float, decimal.Decimal),
+    "boolean": (bool,),
+    "null": (type(None),),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+def _always(_value: Any) -> bool:
+    return True
+
+
+def _unsure(_value: Any) -> bool:
+    return False
+
+
+def _exact_types(names: Any) -> frozenset[type] | None:
+    """The Python types certainly matching JSON Schema ``type`` names; None if unknown."""
+    names = [names] if isinstance(names, str) else list(names)
+    if not all(isinstance(name, str) and name in _JSON_TYPES for name in names):
+        return None
+    exact = frozenset(t for name in names for t in _JSON_TYPES[name])
+    if "boolean" not in names:
+        exact -= {bool}
+    if "integer" in names and "number" not in names:
+        # jsonschema also takes 3.0 as an integer: left to it.
+        exact -= {float, decimal.Decimal}
+    return exact
+
+
+def _leaf(schema: Any) -> frozenset[type] | None:
+    """The exact types of a subschema that only says ``type`` (and annotations)."""
+    if not isinstance(schema, dict) or "type" not in schema:
+        return None
+    if any(k in _ACTIVE_KEYWORDS and k not in {"type", "format"} for k in schema):
+        return None
+    return _exact_types(schema["type"])
+
+
+def _spec(schema: Any) -> frozenset[type] | Check:
+    leaf = _leaf(schema)
+    return leaf if leaf is not None else compile_schema(schema)
+
+
+def _matches(spec: frozenset[type] | Check, value: Any) -> bool:
+    if type(spec) is frozenset:
+        return type(value) in spec
+    return spec(value)  # type: ignore[operator]
+
+
+def _object_check(schema: dict[str, Any], types: frozenset[type] | None) -> Check:
+    properties = {name: _spec(sub) for name, sub in schema.get("properties", {}).items()}
+    additional_schema = schema.get("additionalProperties", True)
+    additional = None if additional_schema is True else _spec(additional_schema)
+    required = tuple(schema.get("required", ()))
+
+    def check(value: Any) -> bool:
+        kind = type(value)
+        if types is not None and kind not in types:
+            return False
+        if kind is not dict:
+            return not isinstance(value, dict)  # these keywords apply to objects only
+        for name, item in value.items():
+            spec = properties.get(name)
+            if spec is None:
+                if additional is not None and not _matches(additional, item):
+                    return False
+            elif type(spec) is frozenset:
+                if type(item) not in spec:
+                    return False
+            elif not spec(item):  # type: ignore[operator]
+                return False
+        return all(name in value for name in required)
+
+    return check
+
+
+def _items_check(items: Any, types: frozenset[type] | None) -> Check:
+    spec = _spec(items)
+
+    def check(value: Any) -> bool:
+        kind = type(value)
+        if types is not None and kind not in types:
+            return False
+        if kind is not list:
+            return not isinstance(value, list)  # items applies to arrays only
+        if type(spec) is frozenset:
+            return all(type(item) in spec for item in value)
+        return all(spec(item) for item in value)  # type: ignore[operator]
+
+    return check
+
+
+def _enum_check(values: list[Any]) -> Check:
+    # Strings and null compare the same way in Python and JSON Schema; others: not sure.
+    allowed = frozenset(v for v in values if isinstance(v, str) or v is None)
+    return lambda value: (value is None or type(value) is str) and value in allowed
+
+
+_OBJECT_KEYWORDS = frozenset({"properties", "additionalProperties", "required"})
+
+
+def compile_schema(schema: Any) -> Check:
+    """A function telling whether a value is certainly valid against ``schema``."""
+    if schema is True:
+        return _always
+    if not isinstance(schema, dict):
+        return _unsure
+    active = {keyword for keyword in schema if keyword in _ACTIVE_KEYWORDS}
+    if not active <= _HANDLED:
+        return _unsure
+    types = _exact_types(schema["type"]) if "type" in active else None
+    if "type" in active and types is None:
+        return _unsure
+    return _compile_keywords(schema, active - {"type", "format"}, types)
+
+
+def _compile_keywords(
+    schema: dict[str, Any], rest: set[str], types: frozenset[type] | None
+) -> Check:
+    """The check for ``type`` (as ``types``) together with the other handled keywords."""
+    if not rest:
+        return _always if types is None else (lambda value: type(value) in types)
+    if rest <= _OBJECT_KEYWORDS:
+        return _object_check(schema, types)
+    if rest == {"items"}:
+        return _items_check(schema["items"], types)
+    checks: list[Check] = []
+    if types is not None:
+        checks.append(lambda value: type(value) in types)
+    if rest & _OBJECT_KEYWORDS:
+        checks.append(_object_check(schema, None))
+    if "items" in rest:
+        checks.append(_items_check(schema["items"], None))
+    checks.extend(_combinator_checks(schema, rest))
+    return lambda value: all(check(value) for check in checks)
+
+
+def _combinator_checks(schema: dict[str, Any], active: set[str]) -> list[Check]:
+    checks: list[Check] = []
+    if "enum" in active:
+        checks.append(_enum_check(list(schema["enum"])))
+    if "const" in active:
+        checks.append(_enum_check([schema["const"]]))
+    if "anyOf" in active:
+        branches = [_spec(sub) for sub in schema["anyOf"]]
+        checks.append(lambda value: any(_matches(branch, value) for branch in branches))
+    if "allOf" in active:
+        parts = [_spec(sub) for sub in schema["allOf"]]
+        checks.append(lambda value: all(_matches(part, value) for part in parts))
+    return checks
+
+
+class FastValidator(BaseJSONSchemaValidator):
+    """Accepts certainly-valid records at once; asks jsonschema about every other one."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        """Compile ``schema``; the full validator checks the schema itself, as the SDK does."""
+        super().__init__(schema)
+        self.full = JSONSchemaValidator(schema, validate_formats=False)
+        self.fast = compile_schema(schema)
+
+    @override
+    def validate(self, record: dict[str, Any]) -> None:
+        if not self.fast(record):
+            self.full.validate(record)

@@ -1,0 +1,146 @@
+"""Fault matrix for tap-planhat: every sandbox fault mode, full and incremental syncs.
+
+Within the retry budget the output must equal a fault-free run (same ``_id`` sets, same final
+state); beyond it the run must fail naming stream/path/status, its STATE may only cover
+streams it emitted completely, and a rerun from that STATE completes the job.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.reliability.helpers import (
+    MAX_RETRIES,
+    TAP,
+    clean_full_sync,
+    ids,
+    parse_singer,
+    run_cli,
+    run_tap,
+    tap_config,
+    union,
+    write_json,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from planhat_sandbox.server import SandboxServer
+
+#: Faults a retry budget of MAX_RETRIES attempts absorbs (bursts of MAX_RETRIES - 1 at most).
+WITHIN_BUDGET: dict[str, dict[str, Any]] = {
+    "429-retry-after": {"rate_limit_burst": 3, "rate_limit_mode": "retry_after", "retry_after": 0},
+    "429-rate-limit-headers-only": {"rate_limit_burst": 3, "rate_limit_mode": "headers"},
+    "429-no-headers": {"rate_limit_burst": 3, "rate_limit_mode": "none"},
+    "500": {"status_burst": 3, "status_code": 500},
+    "502": {"status_burst": 3, "status_code": 502},
+    "503": {"status_burst": 3, "status_code": 503},
+    "504": {"status_burst": 3, "status_code": 504},
+    "reset-before-response": {"reset": 3, "reset_mode": "before"},
+    "reset-mid-response": {"reset": 3, "reset_mode": "mid"},
+    "read-timeout-mid-response": {"stall": 2, "stall_ms": 600, "stall_mode": "mid"},
+    "read-timeout-before-response": {"stall": 1, "stall_ms": 600, "stall_mode": "before"},
+    "truncated-json": {"truncate": 3},
+    "error-object-in-200": {"error_object": 3},
+    "mixed": {"status_burst": 1, "reset": 1, "truncate": 1, "error_object": 1},
+    "list-cap-below-page-size": {"list_cap": 3},
+    "latency": {"latency_ms": 5},
+}
+#: Where counted faults start: the first call (discovery's /customfields, through the shared
+#: client) or a few calls into the sync (a stream's second page, through singer-sdk).
+PLACEMENTS = {"at-discovery": 0, "mid-stream": 4}
+
+BEYOND_BUDGET: dict[str, tuple[dict[str, Any], str]] = {
+    "429-no-headers": ({"rate_limit_burst": MAX_RETRIES, "rate_limit_mode": "none"}, "429"),
+    "503": ({"status_burst": MAX_RETRIES, "status_code": 503}, "503"),
+    "502": ({"status_burst": MAX_RETRIES, "status_code": 502}, "502"),
+    "reset-mid-response": ({"reset": MAX_RETRIES, "reset_mode": "mid"}, "Connection"),
+    "truncated-json": ({"truncate": MAX_RETRIES}, "malformed JSON"),
+    "error-object-in-200": ({"error_object": MAX_RETRIES}, "not a JSON array"),
+    "read-timeout": ({"stall": MAX_RETRIES, "stall_ms": 600, "stall_mode": "mid"}, "timed out"),
+}
+
+
+def _arm(sandbox: SandboxServer, faults: dict[str, Any], after: int) -> Any:
+    return lambda: sandbox.set_faults(**faults, after=after)
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+@pytest.mark.parametrize("fault", WITHIN_BUDGET)
+def test_full_sync_under_fault_equals_a_clean_run(
+    sandbox: SandboxServer, fault: str, placement: str
+) -> None:
+    clean_ids, clean_state = clean_full_sync()
+    output = run_tap(
+        tap_config(sandbox), before_sync=_arm(sandbox, WITHIN_BUDGET[fault], PLACEMENTS[placement])
+    )
+    assert ids(output) == clean_ids
+    for stream, records in output.records.items():
+        assert len(records) == len(clean_ids[stream]), f"duplicates in {stream}"
+    assert output.final_state == clean_state
+    counted = ("status_burst", "rate_limit_burst", "reset", "truncate", "error_object", "stall")
+    assert not any(sandbox.faults()[k] for k in counted), "the fault never fired"
+
+
+@pytest.mark.parametrize("fault", WITHIN_BUDGET)
+def test_incremental_sync_under_fault_equals_a_clean_run(
+    sandbox: SandboxServer, fault: str
+) -> None:
+    config = tap_config(sandbox, lookback_minutes=0)
+    _, first_state = clean_full_sync()
+    for model in ("companies", "endusers", "invoices", "licenses"):
+        first_ids = sorted(r["_id"] for r in sandbox.records(model))
+        sandbox.touch(model, first_ids[:2] + first_ids[-1:], {"sourceId": f"touched-{model}"})
+    # The sandbox clock may run a few ms ahead of the wall clock (strictly increasing ticks),
+    # and the SDK never moves a bookmark past the run's start: let the wall clock catch up.
+    time.sleep(0.05)
+
+    clean = run_tap(config, state=first_state)
+    faulty = run_tap(config, state=first_state, before_sync=_arm(sandbox, WITHIN_BUDGET[fault], 2))
+
+    assert ids(faulty) == ids(clean)
+    assert len(ids(clean)["companies"]) == 3  # only the changed records, plus full-table streams
+    assert faulty.final_state == clean.final_state
+    assert (
+        clean.final_state["bookmarks"]["companies"]["replication_key_value"]
+        > first_state["bookmarks"]["companies"]["replication_key_value"]
+    )
+
+
+@pytest.mark.parametrize("fault", BEYOND_BUDGET)
+def test_fault_beyond_the_retry_budget_fails_clearly_and_a_rerun_completes(
+    sandbox: SandboxServer, tmp_path: Path, fault: str
+) -> None:
+    faults, expected = BEYOND_BUDGET[fault]
+    clean_ids, clean_state = clean_full_sync()
+    config = write_json(tmp_path / "tap.json", tap_config(sandbox, typed_custom_fields=False))
+    # Let assets, campaigns and churn complete, then fail companies on its second page.
+    sandbox.set_faults(**faults, after=10)
+
+    failed = run_cli([TAP, "--config", config])
+
+    assert failed.returncode != 0
+    tail = failed.stderr[-3000:]
+    assert expected in tail, tail
+    assert "/companies" in tail, tail  # names the path (and the stream, where the SDK lets us)
+    partial = parse_singer(failed.stdout)
+    assert partial.states, "no STATE at all before the failure"
+    last_state = partial.final_state
+    emitted = ids(partial)
+    for stream, bookmark in last_state["bookmarks"].items():
+        if "replication_key_value" in bookmark:
+            # A bookmark only for a stream whose records were all emitted.
+            assert emitted.get(stream) == clean_ids[stream], stream
+    assert emitted.get("companies", set()) != clean_ids["companies"]  # it failed mid-way
+    assert "companies" not in last_state.get("bookmarks", {}) or (
+        "replication_key_value" not in last_state["bookmarks"]["companies"]
+    )
+
+    sandbox.set_faults()
+    rerun = run_tap(tap_config(sandbox), state=last_state)
+
+    assert union(partial, rerun) == clean_ids
+    assert rerun.final_state == clean_state
