@@ -454,6 +454,33 @@ class PushSink(SplittingSink):
         return parse_push_body(reply.body, sent)
 
     @override
+    def write(self, records: list[MappedRecord]) -> None:
+        ledger = self.planhat.push_ledger
+        model = self.route.model.name
+        fresh = [r for r in records if not ledger.already_pushed(model, r.payload)]
+        if len(fresh) < len(records):
+            repeated = (
+                records[len(fresh) :] if not fresh else [r for r in records if r not in fresh]
+            )
+            self.counts.unchanged += sum(r.count for r in repeated)
+            self.logger.info(
+                "%d %s items were pushed by an earlier run (push ledger); not sent again",
+                len(repeated),
+                self.model_name,
+            )
+        super().write(fresh)
+
+    @override
+    def apply_outcome(self, outcome: BulkOutcome, chunk: Sequence[MappedRecord]) -> None:
+        super().apply_outcome(outcome, chunk)
+        by_record, unmatched = assign_errors(outcome.errors, chunk)
+        if not unmatched:
+            # Only items certainly accepted: forgetting one risks a duplicate, remembering a
+            # rejected one would lose it on the rerun.
+            accepted = (r.payload for i, r in enumerate(chunk) if i not in by_record)
+            self.planhat.push_ledger.record(self.route.model.name, accepted)
+
+    @override
     def check_required(self, records: list[MappedRecord]) -> list[MappedRecord]:
         kept = []
         for record in records:

@@ -18,6 +18,7 @@ from planhat_common.client import PlanhatClient
 from planhat_common.http import PlanhatError, redact
 from planhat_common.registry import MAX_BODY_BYTES, MODELS, Model, Verb, find_model, get_model
 from planhat_common.settings import PlanhatConnection, connection_properties
+from target_planhat import push_ledger
 from target_planhat.dead_letter import DeadLetter
 from target_planhat.reader import FastSingerReader
 from target_planhat.records import (
@@ -213,6 +214,23 @@ class TargetPlanhat(Target):
             "_sdc_deleted_at (by _id, or resolving the key with one list scan).",
         ),
         th.Property(
+            "push_ledger_path",
+            th.StringType,
+            default=push_ledger.DEFAULT_PATH,
+            title="Push ledger path",
+            description="File remembering digests of metrics and user activities already "
+            "pushed, so a rerun after a crash does not push them twice (pushes are appends, "
+            "not upserts). Empty: off.",
+        ),
+        th.Property(
+            "push_ledger_hours",
+            th.NumberType,
+            default=push_ledger.DEFAULT_HOURS,
+            title="Push ledger hours",
+            description="How long a push is remembered; an identical item pushed again within "
+            "this time by a later run is skipped.",
+        ),
+        th.Property(
             "load_method",
             th.StringType,
             default="upsert",
@@ -253,6 +271,14 @@ class TargetPlanhat(Target):
         """The dead letter file (created on the first rejection)."""
         path = self.config.get("dead_letter_path") or DEFAULT_DEAD_LETTER_PATH
         return DeadLetter(path, self.connection.secrets)
+
+    @cached_property
+    def push_ledger(self) -> push_ledger.PushLedger:
+        """Pushes of earlier runs (off in dry runs: nothing is pushed)."""
+        path = None if self.config.get("dry_run") else self.config.get("push_ledger_path")
+        hours = self.config.get("push_ledger_hours")
+        hours = push_ledger.DEFAULT_HOURS if hours is None else float(hours)
+        return push_ledger.PushLedger(path, hours)
 
     @property
     def max_batch_bytes(self) -> int:

@@ -96,6 +96,8 @@ def meltano(meltano_executable: str, sandbox: Any, tmp_path: Path) -> Meltano:
         "TARGET_JSONL_DESTINATION_PATH": str(tmp_path / "jsonl"),
         "TARGET_PLANHAT_DEAD_LETTER_PATH": str(tmp_path / "dead_letter.jsonl"),
         "TARGET_PLANHAT_COPY_DEAD_LETTER_PATH": str(tmp_path / "copy_dead_letter.jsonl"),
+        "TARGET_PLANHAT_PUSH_LEDGER_PATH": str(tmp_path / "push_ledger.jsonl"),
+        "TARGET_PLANHAT_COPY_PUSH_LEDGER_PATH": str(tmp_path / "copy_push_ledger.jsonl"),
         "PLANHAT_COPY_API_TOKEN": SANDBOX_TOKEN,
         "PLANHAT_COPY_TENANT_TOKEN": SANDBOX_TENANT_TOKEN,
     }

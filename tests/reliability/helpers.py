@@ -60,6 +60,7 @@ def target_config(sandbox: SandboxServer, tmp_path: Path, **overrides: Any) -> d
         "max_retries": MAX_RETRIES,
         "request_timeout": 0.3,
         "dead_letter_path": str(tmp_path / "dead_letter.jsonl"),
+        "push_ledger_path": str(tmp_path / "push_ledger.jsonl"),
         **overrides,
     }
 

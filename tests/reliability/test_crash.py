@@ -4,8 +4,9 @@
   of both outputs is the clean output and the final state is the clean final state.
 * Target: it emits STATE only after every record before it was written, so a killed load is
   rerun from the same input. Bulk upserts are keyed, hence idempotent: every bulk model ends
-  identical to a clean load. Metrics and user activities are appends: a rerun sends again
-  whatever the killed run had already pushed (at-least-once, see the xfail below).
+  identical to a clean load. Metrics and user activities are appends: the push ledger
+  (target_planhat/push_ledger.py) keeps a rerun from sending again what the killed run had
+  already pushed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import pytest
 
 from tests.reliability.helpers import (
     MIXED_LOAD_SETTINGS,
@@ -173,12 +173,6 @@ def test_target_killed_mid_load_then_rerun_leaves_bulk_models_as_a_clean_load(
     assert all(seen[orjson.dumps(a)] for a in clean["activities"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="target-planhat keeps no record of pushes: a rerun after a crash re-sends the "
-    "metrics and user activities the killed run had already pushed (duplicates)",
-)
 def test_target_rerun_after_a_crash_does_not_push_metrics_or_activities_twice(
     sandbox_factory: Callable[..., SandboxServer], tmp_path: Path
 ) -> None:

@@ -27,6 +27,7 @@ def sandbox_config(sandbox: SandboxServer, tmp_path: Path, **extra: Any) -> dict
         "retry_max_wait_seconds": 0.05,
         "max_retries": 3,
         "dead_letter_path": str(tmp_path / "dead_letter.jsonl"),
+        "push_ledger_path": str(tmp_path / "push_ledger.jsonl"),
         **extra,
     }
 

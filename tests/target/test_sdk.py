@@ -41,6 +41,7 @@ SDK_CONFIG = {
     "skip_unknown_streams": True,
     "streams": {"example_stream": {"model": "endusers", "key": "email"}},
     "dead_letter_path": str(_DEAD_LETTER),
+    "push_ledger_path": str(_DEAD_LETTER.with_name("push_ledger.jsonl")),
 }
 
 _StandardTests = get_target_test_class(TargetPlanhat, config=SDK_CONFIG, parse_env_config=False)
