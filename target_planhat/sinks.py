@@ -10,9 +10,9 @@ subclasses differ only in how a list of ready payloads is written (:meth:`Planha
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
@@ -36,7 +36,7 @@ from target_planhat.results import (
     parse_bulk_body,
     parse_push_body,
 )
-from target_planhat.validation import FastValidator
+from target_planhat.validation import INVALID_MARK, MarkingValidator, sink_schema
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -48,8 +48,9 @@ if TYPE_CHECKING:
 
 #: Statuses after which a batch is split in two and each half resent (never resent as is).
 SPLIT_STATUSES = frozenset({400, 413, 422})
-#: Set on a record the SDK's checks refused, with the reason; it is dead-lettered, never sent.
-INVALID_MARK = "__planhat_invalid__"
+#: Placeholder for a missing key property, so the SDK's key check lets the record through
+#: to be dead-lettered.
+_MISSING = object()
 
 
 class PlanhatSink(BatchSink):
@@ -68,7 +69,10 @@ class PlanhatSink(BatchSink):
         self.planhat = target
         self.route: Route = target.route_for(stream_name)
         self.counts = target.counts_for(stream_name, self.route)
-        super().__init__(target, stream_name, schema, key_properties)
+        self.declared_schema = copy.deepcopy(schema)
+        super().__init__(target, stream_name, sink_schema(schema), key_properties)
+        # The SDK compares this with later SCHEMA messages: keep what the tap sent.
+        self.original_schema = copy.deepcopy(schema)
         target.register_sink(self)
 
     @property
@@ -79,10 +83,16 @@ class PlanhatSink(BatchSink):
 
     @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
-        """The SDK's validation, with a compiled fast path for certainly-valid records."""
-        if not self.validate_schema or self.validate_field_string_format:
-            return super().get_validator()
-        return FastValidator(self.schema)
+        """Schema and date checks that dead-letter a bad record instead of failing the run."""
+        if not self.validate_schema:
+            return None
+        # The declared schema, plus the _sdc_* fields the SDK adds when add_record_metadata.
+        metadata = {k: v for k, v in self.schema["properties"].items() if k.startswith("_sdc_")}
+        schema = {
+            **self.declared_schema,
+            "properties": {**self.declared_schema.get("properties", {}), **metadata},
+        }
+        return MarkingValidator(schema, check_formats=self.validate_field_string_format)
 
     @property
     @override
@@ -103,33 +113,21 @@ class PlanhatSink(BatchSink):
     # -- per record -------------------------------------------------------------------------
 
     @override
-    def _validate_and_parse(self, record: dict[str, Any]) -> dict[str, Any]:
-        # The SDK fails the whole run on one record that breaks the schema (and logs its
-        # values); dead-letter that record instead and let max_rejected decide.
-        try:
-            if self._validator is not None:
-                self._validator.validate(record)
-            self._parse_timestamps_in_record(
-                record=record, schema=self.schema, treatment=self.datetime_error_treatment
-            )
-        except InvalidRecord as exc:
-            record[INVALID_MARK] = f"does not match the stream's schema: {exc.error_message}"
-        except ValueError as exc:
-            record[INVALID_MARK] = f"unreadable date or time: {exc}"
-        return record
-
-    @override
-    def _singer_validate_message(self, record: dict[str, Any]) -> None:
+    def preprocess_record(self, record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        # The SDK stops the run on a record missing a key property; dead-letter it instead.
         missing = [k for k in self.key_properties if k not in record]
-        if missing and INVALID_MARK not in record:
-            record[INVALID_MARK] = f"missing key properties: {', '.join(missing)}"
+        if missing:
+            record.setdefault(INVALID_MARK, f"missing key properties: {', '.join(missing)}")
+            record.update(dict.fromkeys(missing, _MISSING))
+        return record
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         self.counts.received += 1
         invalid = record.pop(INVALID_MARK, None)
         if invalid is not None:
-            self.reject_raw(record, str(invalid))
+            original = {k: v for k, v in record.items() if v is not _MISSING}
+            self.reject_raw(original, str(invalid))
             return
         try:
             mapped = map_record(record, self.route.mapping)

@@ -13,17 +13,24 @@ one jsonschema gives; only the common case is fast.
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 from typing import TYPE_CHECKING, Any
 
+import pendulum
+from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from typing_extensions import override
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     Check = Callable[[Any], bool]
+
+#: Set on a record that must be dead-lettered, with the reason (never sent to Planhat).
+INVALID_MARK = "__planhat_invalid__"
+DATELIKE_FORMATS = frozenset({"date-time", "date", "time"})
 
 #: Keywords jsonschema acts on; every other key of a schema is an annotation it ignores.
 _ACTIVE_KEYWORDS = frozenset(DEFAULT_JSONSCHEMA_VALIDATOR.VALIDATORS)
@@ -199,6 +206,54 @@ def _combinator_checks(schema: dict[str, Any], active: set[str]) -> list[Check]:
     return checks
 
 
+def datelike_properties(schema: Mapping[str, Any]) -> dict[str, str]:
+    """Top-level properties declared as date, time or date-time, with their format."""
+    found = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        candidates = [prop, *prop.get("anyOf", [])] if isinstance(prop, dict) else []
+        for candidate in candidates:
+            if isinstance(candidate, dict) and candidate.get("format") in DATELIKE_FORMATS:
+                found[name] = candidate["format"]
+                break
+    return found
+
+
+#: What sinks hand the SDK as their schema (see :func:`sink_schema`).
+_OPEN_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": True}
+
+
+def sink_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema a sink gives the SDK: no typed properties, so nothing is converted.
+
+    For each record the SDK walks every field against the schema to turn date-like strings
+    into ``datetime`` objects (and stops the run on one it cannot read), only for the sink to
+    turn them back into the same strings for Planhat. Sinks validate against the stream's
+    declared schema with :class:`MarkingValidator` instead, which also checks the dates.
+    """
+    return {**_OPEN_SCHEMA, "properties": {}, "required": [], **_annotations(schema)}
+
+
+def _annotations(schema: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in schema.items() if k in {"title", "description", "$comment"}}
+
+
+def readable_date(value: str, kind: str) -> bool:
+    """Whether a date, time or date-time string can be read (as the SDK would read it)."""
+    try:
+        if kind == "date":
+            dt.date.fromisoformat(value)
+        elif kind == "time":
+            dt.time.fromisoformat(value)
+        else:
+            dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            pendulum.parse(value)
+        except (ValueError, pendulum.parsing.exceptions.ParserError):
+            return False
+    return True
+
+
 class FastValidator(BaseJSONSchemaValidator):
     """Accepts certainly-valid records at once; asks jsonschema about every other one."""
 
@@ -212,3 +267,35 @@ class FastValidator(BaseJSONSchemaValidator):
     def validate(self, record: dict[str, Any]) -> None:
         if not self.fast(record):
             self.full.validate(record)
+
+
+class MarkingValidator(BaseJSONSchemaValidator):
+    """Checks records without ever stopping the run.
+
+    A record that breaks the stream's schema, or carries a date it cannot read, is marked
+    with the reason (:data:`INVALID_MARK`); the sink dead-letters it and ``max_rejected``
+    decides the run's fate, where the SDK would fail the whole run on the first one.
+    """
+
+    def __init__(self, schema: dict[str, Any], *, check_formats: bool) -> None:
+        """Validate against ``schema``, and read its top-level date-like properties."""
+        super().__init__(schema)
+        self.schema_check: BaseJSONSchemaValidator = (
+            JSONSchemaValidator(schema, validate_formats=True)
+            if check_formats
+            else FastValidator(schema)
+        )
+        self.dates = datelike_properties(schema)
+
+    @override
+    def validate(self, record: dict[str, Any]) -> None:
+        try:
+            self.schema_check.validate(record)
+        except InvalidRecord as exc:
+            record[INVALID_MARK] = f"does not match the stream's schema: {exc.error_message}"
+            return
+        for name, kind in self.dates.items():
+            value = record.get(name)
+            if isinstance(value, str) and not readable_date(value, kind):
+                record[INVALID_MARK] = f"unreadable {kind} in '{name}': {value[:60]!r}"
+                return
