@@ -26,6 +26,7 @@ SDK_SETTINGS = (
     "load_method",
     "validate_records",
     "batch_size_rows",
+    "process_activate_version_messages",
 )
 
 

@@ -80,6 +80,8 @@ class BulkOutcome:
     updated: int = 0
     unchanged: int = 0
     errors: list[ItemError] = field(default_factory=list)
+    #: Planhat ids of the records created or updated (``upsertedIds``, ``insertsKeys``).
+    upserted_ids: set[str] = field(default_factory=set)
 
 
 def _short(value: Any, limit: int = 300) -> str:
@@ -117,6 +119,15 @@ def parse_bulk_body(body: Any) -> BulkOutcome:
     )
     for key in ("createdErrors", "updatedErrors", "permissionErrors"):
         outcome.errors.extend(ItemError(key, item) for item in _error_items(body.get(key)))
+    ids = body.get("upsertedIds")
+    if isinstance(ids, list):
+        outcome.upserted_ids.update(i for i in ids if isinstance(i, str))
+    for key in ("insertsKeys", "updatesKeys"):
+        entries = body.get(key)
+        if isinstance(entries, list):
+            outcome.upserted_ids.update(
+                e["_id"] for e in entries if isinstance(e, dict) and isinstance(e.get("_id"), str)
+            )
     return outcome
 
 

@@ -69,6 +69,9 @@ class PlanhatSink(BatchSink):
         self.planhat = target
         self.route: Route = target.route_for(stream_name)
         self.counts = target.counts_for(stream_name, self.route)
+        #: Keys seen per table version, and ids Planhat reported written (ACTIVATE_VERSION).
+        self.version_keys: dict[int, set[tuple[str, str]]] = {}
+        self.written_ids: set[str] = set()
         self.declared_schema = copy.deepcopy(schema)
         super().__init__(target, stream_name, sink_schema(schema), key_properties)
         # The SDK compares this with later SCHEMA messages: keep what the tap sent.
@@ -129,12 +132,27 @@ class PlanhatSink(BatchSink):
             original = {k: v for k, v in record.items() if v is not _MISSING}
             self.reject_raw(original, str(invalid))
             return
+        self.note_version(record)
         try:
             mapped = map_record(record, self.route.mapping)
         except RecordRejectedError as exc:
             self.reject_raw(record, str(exc))
             return
         context.setdefault("records", []).append(mapped)
+
+    def note_version(self, record: dict[str, Any]) -> None:
+        """Remember the keys a table version holds, for ACTIVATE_VERSION.
+
+        Rejected records count too: the source has them, so their Planhat records stay.
+        """
+        version = record.get("_sdc_table_version")
+        if version is None:
+            return
+        keys = self.version_keys.setdefault(version, set())
+        for name in self.route.model.keyables:
+            value = record.get(name)
+            if value not in (None, "") and not isinstance(value, (dict, list)):
+                keys.add((name, str(value)))
 
     # -- per batch --------------------------------------------------------------------------
 
@@ -208,8 +226,7 @@ class PlanhatSink(BatchSink):
     def delete(self, records: list[MappedRecord]) -> None:
         """Hard-delete records by ``_id``, resolving other keys through one list scan."""
         model = self.route.model
-        path = model.path
-        if path is None:
+        if model.path is None:
             for record in records:
                 self.reject(record, f"{model.planhat_name} records cannot be deleted")
             return
@@ -219,20 +236,72 @@ class PlanhatSink(BatchSink):
                 self.logger.info("Delete: %s not found in Planhat; nothing to do", record.key_label)
                 self.counts.unchanged += record.count
                 continue
-            if self.dry_run:
-                self.logger.info("Dry run: would DELETE %s/%s", path, record_id)
-                self.counts.planned += record.count
-                continue
-            reply = self.planhat.client.call("DELETE", self.planhat.client.api(path, record_id))
-            self.counts.calls += 1
-            if reply.ok:
-                self.counts.deleted += record.count
-            elif reply.status == 404:  # noqa: PLR2004
-                self.counts.unchanged += record.count
-            elif 400 <= reply.status < 500:  # noqa: PLR2004
-                self.reject(record, f"delete failed: {reply.description}")
-            else:
-                raise PlanhatError(f"Deleting {model.planhat_name} failed: {reply.description}")
+            problem = self.delete_id(record_id, record.count)
+            if problem:
+                self.reject(record, problem)
+
+    def delete_id(self, record_id: str, count: int = 1) -> str | None:
+        """``DELETE /<path>/<_id>``; count it; return why it failed (4xx), if it did."""
+        path = self.route.model.path or ""
+        if self.dry_run:
+            self.logger.info("Dry run: would DELETE %s/%s", path, record_id)
+            self.counts.planned += count
+            return None
+        reply = self.planhat.client.call("DELETE", self.planhat.client.api(path, record_id))
+        self.counts.calls += 1
+        if reply.ok:
+            self.counts.deleted += count
+        elif reply.status == 404:  # noqa: PLR2004
+            self.counts.unchanged += count
+        elif 400 <= reply.status < 500:  # noqa: PLR2004
+            return f"delete failed: {reply.description}"
+        else:
+            raise PlanhatError(f"Deleting {self.model_name} failed: {reply.description}")
+        return None
+
+    @override
+    def activate_version(self, new_version: int) -> None:
+        """With ``hard_delete``, delete the model's records the stream's new version lacks.
+
+        The stream's full content is version ``new_version``. Taps send ACTIVATE_VERSION
+        before a full-table sync as well as after; the first one finds no records of the
+        version yet and deletes nothing.
+        """
+        kept = self.version_keys.pop(new_version, set())
+        if not self.config.get("hard_delete") or not self.route.model.path:
+            self.logger.info(
+                "ACTIVATE_VERSION %s for '%s': nothing deleted (hard_delete is off)",
+                new_version,
+                self.stream_name,
+            )
+            return
+        if not kept:
+            self.logger.info(
+                "ACTIVATE_VERSION %s for '%s': no records of this version; nothing deleted",
+                new_version,
+                self.stream_name,
+            )
+            return
+        self.planhat.drain_one(self)  # the version's pending records first
+        doomed = self.planhat.ids_absent_from(self.route.model, kept, self.written_ids)
+        self.logger.warning(
+            "ACTIVATE_VERSION %s for '%s': deleting %d %s records the stream no longer has",
+            new_version,
+            self.stream_name,
+            len(doomed),
+            self.model_name,
+        )
+        for record_id in doomed:
+            problem = self.delete_id(record_id)
+            if problem:
+                self.counts.rejected += 1
+                self.planhat.dead_letter.write(
+                    stream=self.stream_name,
+                    model=self.model_name,
+                    reason=problem,
+                    record=None,
+                    key=f"_id={record_id}",
+                )
 
     def resolve_id(self, record: MappedRecord) -> str | None:
         """The Planhat ``_id`` of a keyed record, or None when nothing matches."""
@@ -285,6 +354,7 @@ class PlanhatSink(BatchSink):
         self.counts.created += outcome.created
         self.counts.updated += outcome.updated
         self.counts.unchanged += outcome.unchanged
+        self.written_ids |= outcome.upserted_ids
         by_record, unmatched = assign_errors(outcome.errors, chunk)
         for index, reasons in by_record.items():
             self.reject(chunk[index], "; ".join(reasons))

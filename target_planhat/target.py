@@ -116,6 +116,7 @@ class TargetPlanhat(Target):
         PluginCapabilities.STRUCTURED_LOGGING,
         TargetCapabilities.VALIDATE_RECORDS,
         TargetCapabilities.HARD_DELETE,
+        PluginCapabilities.ACTIVATE_VERSION,
     ]
 
     config_jsonschema = th.PropertiesList(
@@ -318,6 +319,21 @@ class TargetPlanhat(Target):
                             index[name, str(value)] = record_id
             self._key_indexes[model.name] = index
             return index
+
+    def ids_absent_from(
+        self, model: Model, keys: set[tuple[str, str]], written: set[str]
+    ) -> list[str]:
+        """Ids of the model's Planhat records matching none of ``keys`` (one fresh scan)."""
+        assert model.path is not None  # noqa: S101 - callers check
+        select = ",".join(dict.fromkeys(("_id", *model.keyables)))
+        absent = []
+        for item in self.client.list_all(model.path, select=select, limit=model.page_cap):
+            record_id = str(item.get("_id") or "")
+            if not record_id or record_id in written:
+                continue
+            if not any((name, str(item.get(name))) in keys for name in model.keyables):
+                absent.append(record_id)
+        return absent
 
     def drain_parents_of(self, sink: PlanhatSink) -> None:
         """Write pending companies before records that reference them."""
