@@ -19,7 +19,7 @@ from planhat_common.registry import readable_models
 from planhat_sandbox.server import SandboxServer
 from planhat_sandbox.testing import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
 from tap_planhat.tap import TapPlanhat
-from tests.tap.helpers import TapOutput
+from tests.tap.helpers import TapOutput, parse_singer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -63,22 +63,6 @@ def target_config(sandbox: SandboxServer, tmp_path: Path, **overrides: Any) -> d
         "push_ledger_path": str(tmp_path / "push_ledger.jsonl"),
         **overrides,
     }
-
-
-def parse_singer(text: str) -> TapOutput:
-    """RECORD, SCHEMA and STATE messages of tap output."""
-    output = TapOutput()
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        message = orjson.loads(line)
-        if message["type"] == "RECORD":
-            output.records[message["stream"]].append(message["record"])
-        elif message["type"] == "SCHEMA":
-            output.schemas[message["stream"]] = message["schema"]
-        elif message["type"] == "STATE":
-            output.states.append(message["value"])
-    return output
 
 
 def run_tap(
@@ -324,4 +308,25 @@ def clean_load() -> tuple[dict[str, Any], list[dict[str, Any]]]:
 MIXED_LOAD_SETTINGS: dict[str, Any] = {
     "batch_size_rows": 4,
     "streams": {"contacts_update": {"model": "endusers", "key": "email", "mode": "update_only"}},
+}
+
+
+#: Faults a retry budget of MAX_RETRIES attempts absorbs (bursts of MAX_RETRIES - 1 at most).
+FAULTS_WITHIN_BUDGET: dict[str, dict[str, Any]] = {
+    "429-retry-after": {"rate_limit_burst": 3, "rate_limit_mode": "retry_after", "retry_after": 0},
+    "429-rate-limit-headers-only": {"rate_limit_burst": 3, "rate_limit_mode": "headers"},
+    "429-no-headers": {"rate_limit_burst": 3, "rate_limit_mode": "none"},
+    "500": {"status_burst": 3, "status_code": 500},
+    "502": {"status_burst": 3, "status_code": 502},
+    "503": {"status_burst": 3, "status_code": 503},
+    "504": {"status_burst": 3, "status_code": 504},
+    "reset-before-response": {"reset": 3, "reset_mode": "before"},
+    "reset-mid-response": {"reset": 3, "reset_mode": "mid"},
+    "read-timeout-mid-response": {"stall": 2, "stall_ms": 600, "stall_mode": "mid"},
+    "read-timeout-before-response": {"stall": 1, "stall_ms": 600, "stall_mode": "before"},
+    "truncated-json": {"truncate": 3},
+    "error-object-in-200": {"error_object": 3},
+    "mixed": {"status_burst": 1, "reset": 1, "truncate": 1, "error_object": 1},
+    "list-cap-below-page-size": {"list_cap": 3},
+    "latency": {"latency_ms": 5},
 }

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.reliability.helpers import (
+    FAULTS_WITHIN_BUDGET,
     MAX_RETRIES,
     TAP,
     clean_full_sync,
@@ -30,25 +31,8 @@ if TYPE_CHECKING:
 
     from planhat_sandbox.server import SandboxServer
 
-#: Faults a retry budget of MAX_RETRIES attempts absorbs (bursts of MAX_RETRIES - 1 at most).
-WITHIN_BUDGET: dict[str, dict[str, Any]] = {
-    "429-retry-after": {"rate_limit_burst": 3, "rate_limit_mode": "retry_after", "retry_after": 0},
-    "429-rate-limit-headers-only": {"rate_limit_burst": 3, "rate_limit_mode": "headers"},
-    "429-no-headers": {"rate_limit_burst": 3, "rate_limit_mode": "none"},
-    "500": {"status_burst": 3, "status_code": 500},
-    "502": {"status_burst": 3, "status_code": 502},
-    "503": {"status_burst": 3, "status_code": 503},
-    "504": {"status_burst": 3, "status_code": 504},
-    "reset-before-response": {"reset": 3, "reset_mode": "before"},
-    "reset-mid-response": {"reset": 3, "reset_mode": "mid"},
-    "read-timeout-mid-response": {"stall": 2, "stall_ms": 600, "stall_mode": "mid"},
-    "read-timeout-before-response": {"stall": 1, "stall_ms": 600, "stall_mode": "before"},
-    "truncated-json": {"truncate": 3},
-    "error-object-in-200": {"error_object": 3},
-    "mixed": {"status_burst": 1, "reset": 1, "truncate": 1, "error_object": 1},
-    "list-cap-below-page-size": {"list_cap": 3},
-    "latency": {"latency_ms": 5},
-}
+#: Every fault the retry budget absorbs, tap and target alike.
+WITHIN_BUDGET = FAULTS_WITHIN_BUDGET
 #: Where counted faults start: the first call (discovery's /customfields, through the shared
 #: client) or a few calls into the sync (a stream's second page, through singer-sdk).
 PLACEMENTS = {"at-discovery": 0, "mid-stream": 4}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.reliability.helpers import (
+    FAULTS_WITHIN_BUDGET,
     MAX_RETRIES,
     MIXED_LOAD_SETTINGS,
     TARGET,
@@ -34,22 +35,12 @@ if TYPE_CHECKING:
 
     from planhat_sandbox.server import SandboxServer
 
-WITHIN_BUDGET: dict[str, dict[str, Any]] = {
-    "429-retry-after": {"rate_limit_burst": 3, "rate_limit_mode": "retry_after", "retry_after": 0},
-    "429-rate-limit-headers-only": {"rate_limit_burst": 3, "rate_limit_mode": "headers"},
-    "429-no-headers": {"rate_limit_burst": 3, "rate_limit_mode": "none"},
-    "500": {"status_burst": 3, "status_code": 500},
-    "502": {"status_burst": 3, "status_code": 502},
-    "503": {"status_burst": 3, "status_code": 503},
-    "504": {"status_burst": 3, "status_code": 504},
-    "reset-before-response": {"reset": 3, "reset_mode": "before"},
-    # The write lands, the answer is lost: the retried bulk upsert must not duplicate it.
-    "reset-mid-response": {"reset": 3, "reset_mode": "mid"},
-    "read-timeout-mid-response": {"stall": 2, "stall_ms": 600, "stall_mode": "mid"},
-    "truncated-json": {"truncate": 3},  # list faults: the update_only stream's key scan
-    "error-object-in-200": {"error_object": 3},
-    "list-cap-below-page-size": {"list_cap": 3},
-    "latency": {"latency_ms": 5},
+#: The shared table but for a timeout before the response: that write still lands, possibly
+#: after its retry, which the clean-load comparison cannot allow for (the tap's matrix has it).
+WITHIN_BUDGET = {
+    name: faults
+    for name, faults in FAULTS_WITHIN_BUDGET.items()
+    if name != "read-timeout-before-response"
 }
 #: Counted faults start at the first main-API call, or after three (mid-load).
 PLACEMENTS = {"first-call": 0, "mid-load": 3}

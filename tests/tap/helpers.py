@@ -58,8 +58,15 @@ def run_tap(
     buffer = io.StringIO()
     with redirect_stdout(buffer):
         tap.sync_all()
+    return parse_singer(buffer.getvalue())
+
+
+def parse_singer(text: str) -> TapOutput:
+    """RECORD, SCHEMA and STATE messages of tap output."""
     output = TapOutput()
-    for line in buffer.getvalue().splitlines():
+    for line in text.splitlines():
+        if not line.strip():
+            continue
         message = orjson.loads(line)
         if message["type"] == "RECORD":
             output.records[message["stream"]].append(message["record"])
