@@ -354,7 +354,9 @@ class PlanhatSink(BatchSink):
         self.counts.created += outcome.created
         self.counts.updated += outcome.updated
         self.counts.unchanged += outcome.unchanged
-        self.written_ids |= outcome.upserted_ids
+        if self.version_keys:
+            # Only a versioned stream needs them (ACTIVATE_VERSION); others keep memory flat.
+            self.written_ids |= outcome.upserted_ids
         by_record, unmatched = assign_errors(outcome.errors, chunk)
         for index, reasons in by_record.items():
             self.reject(chunk[index], "; ".join(reasons))
