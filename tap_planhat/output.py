@@ -7,15 +7,21 @@ as ``TapPlanhat.message_writer_class`` (the SDK's documented hook), writes the s
 * ``Decimal`` values as exact JSON numbers (NaN and infinities as ``null``, as the SDK does);
   datetimes, dates and times in ISO 8601; anything else orjson cannot encode falls back to
   the SDK's own serialiser, so no message is lost or changed in meaning;
-* RECORD lines go to the binary stdout buffer and are flushed in blocks; every other message
-  (SCHEMA, STATE, ...) flushes at once, so a STATE never waits behind its records.
+* RECORD lines are collected into blocks of about 64 KiB and written to the binary stdout
+  with one call per block; every other message (SCHEMA, STATE, ...) writes what is pending
+  and flushes at once, so a STATE never waits behind its records. Blocks matter when stdout
+  is unbuffered (``PYTHONUNBUFFERED``, ``python -u``): a write per RECORD is then a system
+  call per record. What is pending is also written at exit.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import decimal
 import sys
-from typing import Any
+import weakref
+from typing import IO, Any
 
 import orjson
 from singer_sdk.singerlib import Message, RecordMessage
@@ -43,7 +49,17 @@ def serialize_line(data: Any) -> bytes:
 
 
 class FastSingerWriter(GenericSingerWriter[bytes, Message]):
-    """Writes Singer messages with orjson, flushing only after non-RECORD messages."""
+    """Writes Singer messages with orjson, RECORD lines in blocks, others flushed at once."""
+
+    #: Pending RECORD bytes that trigger a write.
+    BLOCK_BYTES = 1 << 16
+
+    def __init__(self) -> None:
+        """Nothing pending yet; write what is pending if the process exits."""
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._pending_out: IO[Any] | None = None
+        atexit.register(_flush_if_alive, weakref.ref(self))
 
     @override
     def serialize_message(self, message: Message) -> bytes:
@@ -53,10 +69,47 @@ class FastSingerWriter(GenericSingerWriter[bytes, Message]):
     def write_message(self, message: Message) -> None:
         line = self.format_message(message)
         stdout = sys.stdout  # looked up each time: callers may redirect it
-        binary = getattr(stdout, "buffer", None)
-        if binary is None:  # a text stream such as io.StringIO
-            stdout.write(line.decode())
-        else:
-            binary.write(line)
+        if stdout is not self._pending_out:
+            self.flush()  # what is pending belongs to the stream it was written for
+            self._pending_out = stdout
+        self._pending.append(line)
+        self._pending_bytes += len(line)
         if not isinstance(message, RecordMessage):
-            stdout.flush()
+            self.flush(to_os=True)
+        elif self._pending_bytes >= self.BLOCK_BYTES:
+            self.flush()
+
+    def flush(self, *, to_os: bool = False) -> None:
+        """Write the pending lines to the stdout they were written for (``to_os``: and flush it)."""
+        out = self._pending_out
+        if out is None:
+            return
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._pending_bytes = 0
+            binary = getattr(out, "buffer", None)
+            if binary is None:  # a text stream such as io.StringIO
+                out.write(data.decode())
+            else:
+                _write_all(binary, data)
+        if to_os:
+            out.flush()
+
+
+def _write_all(binary: IO[bytes], data: bytes) -> None:
+    """Write every byte: an unbuffered (raw) stdout may take only part of a block."""
+    view = memoryview(data)
+    while view:
+        written = binary.write(view)
+        if written is None:
+            raise BlockingIOError("stdout is non-blocking and full")
+        view = view[written:]
+
+
+def _flush_if_alive(ref: weakref.ref[FastSingerWriter]) -> None:
+    writer = ref()
+    if writer is None:
+        return
+    with contextlib.suppress(OSError, ValueError):  # stdout closed: its reader has gone
+        writer.flush(to_os=True)

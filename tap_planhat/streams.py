@@ -11,6 +11,7 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
+from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
 from planhat_common.http import (
@@ -24,6 +25,7 @@ from planhat_common.paging import PageSizeTracker
 from tap_planhat.coerce import Coercer
 from tap_planhat.deletes import SEEN_IDS, decode_ids, deletion_records, encode_ids
 from tap_planhat.pagination import PageOutcome, PlanhatPaginator
+from tap_planhat.prefetch import PagePrefetcher
 from tap_planhat.schemas import stream_schema
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
     from singer_sdk.singerlib import Catalog
-    from singer_sdk.streams.rest import HTTPRequest, PageContext
+    from singer_sdk.streams.rest import HTTPRequest
 
     from planhat_common.registry import FieldType, Model
     from tap_planhat.tap import TapPlanhat
@@ -82,6 +84,8 @@ class PlanhatStream(RESTStream[int]):
         self.coerce = Coercer(model.name, model.fields, custom_fields)
         self._page: tuple[requests.Response, list[dict[str, Any]]] | None = None
         self._outcome = PageOutcome(0, more=False)
+        self._prefetcher = PagePrefetcher(model.name)
+        self._send_page: Callable[..., requests.Response] | None = None
 
     @property
     def planhat_tap(self) -> TapPlanhat:
@@ -229,7 +233,29 @@ class PlanhatStream(RESTStream[int]):
                     )
                 ) from exc
 
-        return named
+        self._send_page = named
+
+        def fetch(prepared_request: requests.PreparedRequest, *args: Any) -> Any:
+            ahead = self._prefetcher.take(prepared_request.url or "")
+            return ahead.result() if ahead is not None else named(prepared_request, *args)
+
+        return fetch
+
+    def _prefetch(self, offset: int) -> None:
+        """Send the request for the page at ``offset`` now, exactly as the SDK will build it."""
+        if self._send_page is None:
+            return
+        request = self.get_http_request(
+            page=PageContext(stream_context=self._context, next_page_token=offset)
+        )
+        prepared = self.build_prepared_request(
+            method=request.method,
+            url=request.url,
+            params=request.encode_params(),
+            headers=request.headers,
+            data=request.data,
+        )
+        self._prefetcher.start(prepared.url or "", self._send_page, prepared, self._context)
 
     # Records
 
@@ -246,6 +272,11 @@ class PlanhatStream(RESTStream[int]):
                 exc,
             )
             return
+        finally:
+            self._prefetcher.close()
+            # The SDK writes no STATE after a stream whose bookmark did not move: without
+            # this, its last RECORD lines would wait for the next stream's messages.
+            self.planhat_tap.flush_output()
         if self._run_ids is not None:
             yield from self._detected_deletions(context)
 
@@ -269,6 +300,8 @@ class PlanhatStream(RESTStream[int]):
         state[SEEN_IDS] = encode_ids(seen)
 
     def _reset_run_state(self, context: Context | None) -> None:
+        self._context = context
+        self._next_offset = 0
         self._run_ids: set[str] | None = set() if self.detects_deletes else None
         self._sizes = PageSizeTracker(self.page_size)
         self._seen_previous: set[str] = set()
@@ -290,11 +323,17 @@ class PlanhatStream(RESTStream[int]):
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        # Every record of the previous page is out before this page's are written.
+        self.planhat_tap.flush_output(to_os=False)
         page = self._page[1] if self._page and self._page[0] is response else []
         self._page = None
         more = self._sizes.more_after(len(page))
         records, reached_bookmark = self._select_page_records(page)
         self._outcome = PageOutcome(len(page), more=more and not reached_bookmark)
+        # Mirrors the paginator: the next offset is this one plus the records received.
+        self._next_offset += len(page)
+        if self._outcome.more:
+            self._prefetch(self._next_offset)
         return records
 
     def _select_page_records(self, page: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:

@@ -101,6 +101,11 @@ class TapPlanhat(Tap):
             return None
         return self.list_all(get_model("custom_fields"))
 
+    def flush_output(self, *, to_os: bool = True) -> None:
+        """Write the RECORD lines the message writer holds back in blocks (output.py)."""
+        if isinstance(self.message_writer, FastSingerWriter):
+            self.message_writer.flush(to_os=to_os)
+
     @cached_property
     def client(self) -> PlanhatClient:
         """Plain calls outside the streams: discovery and partitions."""

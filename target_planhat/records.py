@@ -110,6 +110,14 @@ class MappedRecord:
     deleted: bool = False
     #: How many input records this one stands for after in-batch merging.
     count: int = 1
+    #: ``payload`` as JSON, once encoded.
+    encoded: bytes | None = None
+
+    def encode(self) -> bytes:
+        """``payload`` as JSON (encoded once; the payload must not change afterwards)."""
+        if self.encoded is None:
+            self.encoded = dumps(self.payload)
+        return self.encoded
 
     @property
     def key_label(self) -> str:

@@ -11,6 +11,7 @@ subclasses differ only in how a list of ready payloads is written (:meth:`Planha
 from __future__ import annotations
 
 import copy
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.sinks import BatchSink
@@ -84,6 +85,21 @@ class PlanhatSink(BatchSink):
         """``batch_size_rows``, capped at Planhat's 5,000 items per bulk call."""
         return min(super().max_size, BULK_UPSERT_MAX_ITEMS)
 
+    @property
+    @override
+    def current_size(self) -> int:
+        """Records read into the batch, plus one while the previous batch is still written.
+
+        The SDK drains (and only then writes STATE) just the sinks whose size is not 0, so a
+        batch still being written in the background must count (see writer.py).
+        """
+        return super().current_size + (1 if self.planhat.writer.busy_with(self) else 0)
+
+    @property
+    @override
+    def is_full(self) -> bool:
+        return super().current_size >= self.max_size
+
     @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """Schema and date checks that dead-letter a bad record instead of failing the run."""
@@ -130,13 +146,14 @@ class PlanhatSink(BatchSink):
         invalid = record.pop(INVALID_MARK, None)
         if invalid is not None:
             original = {k: v for k, v in record.items() if v is not _MISSING}
-            self.reject_raw(original, str(invalid))
+            # Rejections are written with the batch: a background write may be counting.
+            context.setdefault("rejects", []).append((original, str(invalid)))
             return
         self.note_version(record)
         try:
             mapped = map_record(record, self.route.mapping)
         except RecordRejectedError as exc:
-            self.reject_raw(record, str(exc))
+            context.setdefault("rejects", []).append((record, str(exc)))
             return
         context.setdefault("records", []).append(mapped)
 
@@ -159,15 +176,36 @@ class PlanhatSink(BatchSink):
     @override
     def process_batch(self, context: dict[str, Any]) -> None:
         records: list[MappedRecord] = context.get("records", [])
-        if not records:
+        rejects: list[tuple[dict[str, Any], str]] = context.get("rejects", [])
+        if records:
+            # A full batch of children can drain before its companies' batch: write those
+            # first, so references by externalId/sourceId resolve.
+            self.planhat.drain_parents_of(self)
+            merged = merge_duplicates(records, self.route.model)
+            if len(merged) < len(records):
+                self.tally_duplicate_merged(len(records) - len(merged))
+                self.logger.info(
+                    "Merged %d records sharing a key into %d", len(records), len(merged)
+                )
+            records = merged
+            # Encoding is most of a write's CPU time: done here, the background thread
+            # only waits for Planhat instead of contending for the GIL with the reader.
+            for mapped in records:
+                mapped.encode()
+        # Full batches are written while the next one is read; any other drain (end of
+        # input, before STATE, ACTIVATE_VERSION, parents first) waits for the write.
+        self.planhat.writer.run(
+            self, partial(self.write_batch, records, rejects), background=self.is_full
+        )
+
+    def write_batch(
+        self, merged: list[MappedRecord], rejects: list[tuple[dict[str, Any], str]]
+    ) -> None:
+        """Dead-letter the batch's local rejections, then write, filter and delete."""
+        for record, reason in rejects:
+            self.reject_raw(record, reason)
+        if not merged:
             return
-        # A full batch of children can drain before its companies' batch: write those first,
-        # so references by externalId/sourceId resolve.
-        self.planhat.drain_parents_of(self)
-        merged = merge_duplicates(records, self.route.model)
-        if len(merged) < len(records):
-            self.tally_duplicate_merged(len(records) - len(merged))
-            self.logger.info("Merged %d records sharing a key into %d", len(records), len(merged))
         hard_delete = bool(self.config.get("hard_delete"))
         deletes = [r for r in merged if r.deleted and hard_delete]
         writes = [r for r in merged if not (r.deleted and hard_delete)]
@@ -283,6 +321,7 @@ class PlanhatSink(BatchSink):
             )
             return
         self.planhat.drain_one(self)  # the version's pending records first
+        self.planhat.writer.wait()  # and every write still running: Planhat must have them
         doomed = self.planhat.ids_absent_from(self.route.model, kept, self.written_ids)
         self.logger.warning(
             "ACTIVATE_VERSION %s for '%s': deleting %d %s records the stream no longer has",
@@ -388,7 +427,7 @@ class PlanhatSink(BatchSink):
         encoded: list[bytes] = []
         size = 2
         for record in records:
-            item = dumps(record.payload)
+            item = record.encode()
             if len(item) + 2 > cap:
                 self.reject(record, f"record is {len(item)} bytes, over max_batch_bytes={cap}")
                 continue

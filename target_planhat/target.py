@@ -35,6 +35,7 @@ from target_planhat.sinks import (
     SingleRecordSink,
     SkipSink,
 )
+from target_planhat.writer import BatchWriter
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
@@ -261,6 +262,11 @@ class TargetPlanhat(Target):
     def connection(self) -> PlanhatConnection:
         """Session, budget, retry policy and hosts from the connection settings."""
         return PlanhatConnection(self.config)
+
+    @cached_property
+    def writer(self) -> BatchWriter:
+        """Runs the sinks' writes one at a time, full batches in the background."""
+        return BatchWriter()
 
     @cached_property
     def client(self) -> PlanhatClient:
@@ -503,6 +509,7 @@ class TargetPlanhat(Target):
             if self._finished or pending:
                 return
             self._finished = True
+        self.writer.close()  # drained already; this only stops its thread
         dry_run = bool(self.config.get("dry_run"))
         self.logger.info(
             "Planhat load summary%s:\n%s",

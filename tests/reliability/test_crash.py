@@ -62,7 +62,11 @@ def _kill_tap_mid_stream(config_path: str, stream: str) -> str:
             if f'"stream":"{stream}"' in line.replace(" ", "") and '"RECORD"' in line:
                 process.send_signal(signal.SIGKILL)
                 break
-        rest, _ = process.communicate(timeout=30)
+        # Read on through the same file object: communicate() would skip what its
+        # read-ahead buffer already holds.
+        rest = process.stdout.read()
+        process.stdout.close()
+        process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()

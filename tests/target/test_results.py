@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -218,15 +219,67 @@ def test_state_is_emitted_only_after_the_records_before_it_were_written(
     assert states == [({"n": 2}, 2)]  # one STATE, after both bulk calls answered
 
 
-def test_no_state_when_a_batch_fails(sandbox, config, monkeypatch) -> None:
+def test_state_waits_for_a_full_batch_written_in_the_background(
+    sandbox, config, monkeypatch
+) -> None:
+    # A full batch is written while the next records are read (target_planhat/writer.py);
+    # the slow server makes a STATE that ran ahead of that write visible.
+    spy = _Spy(sandbox)
+    monkeypatch.setattr(sys, "stdout", spy)
+    sandbox.set_faults(latency_ms=300, only_paths=["/companies"])
+    config["batch_size_rows"] = 2
+    messages = [
+        schema("companies", PROPS),
+        record("companies", {"externalId": "B-1", "name": "1"}),
+        record("companies", {"externalId": "B-2", "name": "2"}),  # full: background write
+        state({"n": 1}),
+    ]
+    target = TargetPlanhat(config=config, parse_env_config=False)
+    target.listen(io.StringIO(singer_lines(messages)))
+    assert [(orjson.loads(line), calls) for line, calls in spy.seen] == [({"n": 1}, 1)]
+    assert {"B-1", "B-2"} <= set(by_field(sandbox, "companies", "externalId"))
+
+
+def test_a_mid_run_state_waits_for_a_background_write(sandbox, config, monkeypatch) -> None:
+    # In a long run the SDK drains every sink and writes STATE every few minutes (0.2 s
+    # here). The record that triggers it belongs to a skipped stream, so the only sink with
+    # data is companies, whose full batch is still being written (1 s of server latency).
+    spy = _Spy(sandbox)
+    monkeypatch.setattr(sys, "stdout", spy)
+    monkeypatch.setattr(TargetPlanhat, "_MAX_RECORD_AGE_IN_MINUTES", 0.2 / 60)
+    sandbox.set_faults(latency_ms=1000, only_paths=["/companies"])
+    config.update(batch_size_rows=2, skip_unknown_streams=True)
+    head = [
+        schema("companies", PROPS),
+        schema("not_a_model", PROPS),
+        record("companies", {"externalId": "M-1", "name": "1"}),
+        record("companies", {"externalId": "M-2", "name": "2"}),  # full: background write
+        state({"n": 1}),
+    ]
+
+    def lines():
+        yield from singer_lines(head).splitlines(keepends=True)
+        time.sleep(0.5)  # the records are now older than the maximum age
+        yield singer_lines([record("not_a_model", {"externalId": "X", "name": "x"})])
+
+    target = TargetPlanhat(config=config, parse_env_config=False)
+    target.listen(lines())
+    first_line, calls = spy.seen[0]
+    assert (orjson.loads(first_line), calls) == ({"n": 1}, 1)
+
+
+@pytest.mark.parametrize(
+    "records", [1, 4], ids=["written-at-end-of-input", "full-batches-in-the-background"]
+)
+def test_no_state_when_a_batch_fails(sandbox, config, monkeypatch, records) -> None:
     spy = _Spy(sandbox)
     monkeypatch.setattr(sys, "stdout", spy)
     sandbox.set_faults(status_burst=50, status_code=500, only_paths=["/companies"])
-    messages = [
-        schema("companies", PROPS),
-        record("companies", {"externalId": "F-1", "name": "1"}),
-        state({"n": 1}),
-    ]
+    config["batch_size_rows"] = 2
+    messages = [schema("companies", PROPS)]
+    for n in range(records):
+        messages.append(record("companies", {"externalId": f"F-{n}", "name": str(n)}))
+        messages.append(state({"n": n}))
     target = TargetPlanhat(config=config, parse_env_config=False)
     with pytest.raises(Exception, match="Giving up after 3 attempts"):
         target.listen(io.StringIO(singer_lines(messages)))
