@@ -178,25 +178,62 @@ class RetryPolicy:
 
     Attributes:
         max_tries: attempts in all, the first included.
-        base_wait: first backoff wait in seconds; doubles per attempt, with jitter.
+        base_wait: first backoff wait in seconds after a 5xx, reset or timeout; doubles per
+            attempt, with jitter.
         max_wait: cap on any single wait, Retry-After included.
-        rate_limit_wait: wait after a 429 that names no time: Planhat's window is 60-120 s.
+        rate_limit_wait: wait after a 429 saying the budget is spent (``X-Rate-Limit-Remaining:
+            0``) but not when it comes back: Planhat's window is 60-120 s (§12.1).
+        rate_limit_base: first backoff wait after a 429 with neither hint; doubles per attempt,
+            with jitter, up to ``rate_limit_wait``.
     """
 
     max_tries: int = 8
     base_wait: float = 1.0
     max_wait: float = 120.0
     rate_limit_wait: float = 60.0
+    rate_limit_base: float = 5.0
 
     def wait_seconds(self, attempt: int, response: requests.Response | None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based) after ``response``."""
+        """Seconds to wait before retry number ``attempt`` (1-based) after ``response``.
+
+        A 429 waits what ``Retry-After`` asks; else what the ``X-Rate-Limit-*`` headers
+        imply; else backs off exponentially. Anything else backs off from ``base_wait``.
+        """
         if response is not None and response.status_code == 429:  # noqa: PLR2004
             hinted = retry_after_seconds(response)
-            wait = self.rate_limit_wait if hinted is None else hinted
+            if hinted is None:
+                hinted = rate_limit_headers_wait(response, self.rate_limit_wait)
+            if hinted is None:
+                hinted = min(self.rate_limit_wait, self._backoff(self.rate_limit_base, attempt))
+            wait = hinted
         else:
-            wait = self.base_wait * 2 ** (attempt - 1)
-            wait += random.uniform(0, self.base_wait)  # noqa: S311 - jitter, not crypto
+            wait = self._backoff(self.base_wait, attempt)
         return max(0.0, min(wait, self.max_wait))
+
+    @staticmethod
+    def _backoff(base: float, attempt: int) -> float:
+        return base * 2 ** (attempt - 1) + random.uniform(0, base)  # noqa: S311 - jitter
+
+
+def rate_limit_headers_wait(response: requests.Response, window: float) -> float | None:
+    """The wait the legacy ``X-Rate-Limit-Limit``/``-Remaining`` headers imply, else None.
+
+    Nothing left (``Remaining: 0``): the window must reset, which Planhat does not time, so
+    ``window``. Something left yet refused (a burst): the spacing of the budget, one call's
+    share of a minute.
+    """
+    remaining = response.headers.get("X-Rate-Limit-Remaining")
+    limit = response.headers.get("X-Rate-Limit-Limit")
+    if remaining is None and limit is None:
+        return None
+    try:
+        left = int(remaining) if remaining is not None else 0
+        per_minute = float(limit) if limit is not None else 0.0
+    except ValueError:
+        return None
+    if left <= 0 or per_minute <= 0:
+        return window
+    return 60.0 / per_minute
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+#: Page caps are round numbers: Planhat's default ``limit`` is 100 and its documented caps
+#: are 2,000 and 5,000 (API reference §5.2); any lower cap a tenant might silently apply
+#: (500, 1,000, ...) is a multiple of this.
+CAP_STEP = 100
+
 
 class PageSizeTracker:
     """Decides whether a page was the last, robust to a server that caps ``limit`` silently.
 
-    Planhat may return fewer records than asked without saying so (API reference §15.1). A
-    page shorter than the largest page already seen ends the stream. A short *first* page
-    is ambiguous (the last page, or the server's real cap), so it is confirmed with one more
-    request; streams larger than a page pay nothing extra.
+    Planhat may return fewer records than asked without saying so (API reference §15.1):
+
+    * a page of ``limit`` records, or as many as the largest page already seen, may be
+      followed by more;
+    * a shorter page ends the list;
+    * a short *first* page ends the list unless its size could be a server's cap (a multiple
+      of :data:`CAP_STEP`): 37 records are the whole list, 1,000 may be the first page of a
+      server capping at 1,000, so that one is confirmed with one more request.
     """
 
     def __init__(self, limit: int) -> None:
@@ -25,4 +34,6 @@ class PageSizeTracker:
             return False
         if received >= self.limit:
             return True
-        return first or received >= self.largest
+        if first:
+            return received % CAP_STEP == 0
+        return received >= self.largest

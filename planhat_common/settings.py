@@ -93,7 +93,8 @@ def connection_properties(user_agent: str) -> list[th.Property[Any]]:
             default=RetryPolicy.max_wait,
             title="Max retry wait",
             description="Cap in seconds on a single wait between retries (Retry-After "
-            "included). A 429 without Retry-After waits min(60, this).",
+            "included). A 429 without Retry-After waits for the rate window (60 s) when "
+            "X-Rate-Limit-Remaining is 0, else backs off from 5 s.",
         ),
         th.Property(
             "user_agent",

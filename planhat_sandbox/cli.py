@@ -53,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--rate-limit", type=int, default=None, help="requests per window; 0 or unset: off"
+        "--rate-limit",
+        type=int,
+        default=200,
+        help="requests per window, like Planhat's 200 a minute (default); 0: off",
     )
     parser.add_argument("--rate-limit-window", type=float, default=60.0, metavar="SECONDS")
     parser.add_argument(

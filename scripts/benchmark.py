@@ -82,7 +82,7 @@ class Sandbox:
 
     def __init__(self, records: int, model_records: dict[str, int], log: IO[str]) -> None:
         """Start it and wait for its URL."""
-        args = [str(BIN / "planhat-sandbox"), "--port", "0", "--token", TOKEN]
+        args = [str(BIN / "planhat-sandbox"), "--port", "0", "--token", TOKEN, "--rate-limit", "0"]
         args += ["--records", str(records)]
         for name, count in model_records.items():
             args += ["--model-records", f"{name}={count}"]

@@ -9,6 +9,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from typing_extensions import override
 
+from planhat_common.about import VersionedAbout
 from planhat_common.client import ModelNotFoundError, PlanhatClient
 from planhat_common.registry import get_model, readable_models
 from planhat_common.settings import PlanhatConnection, connection_properties
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 PACKAGE_NAME = "planhat-singer"
 
 
-class TapPlanhat(Tap):
+class TapPlanhat(VersionedAbout, Tap):
     """Extract every Planhat model as a stream: incremental where Planhat allows, typed."""
 
     name = "tap-planhat"

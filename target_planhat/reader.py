@@ -6,26 +6,73 @@ The SDK's reader parses each line with the stdlib and turns every non-integer nu
 receives either way, several times faster. A line orjson refuses goes to the SDK's parser,
 so errors and their messages stay the SDK's. One difference: an integer beyond 64 bits
 arrives as a float (Planhat stores numbers as 64-bit values anyway).
+
+The reader also counts lines: an input that breaks the Singer protocol (a line that is not
+JSON, a RECORD before its SCHEMA, a stream no model matches) fails the run with a message
+naming the line number and the stream, so the user can find it in a large file or pipe.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
+from singer_sdk.exceptions import InvalidInputLine, RecordsWithoutSchemaException
 from singer_sdk.io_base import SingerReader
 from typing_extensions import override
+
+from target_planhat.errors import UnknownStreamError
+
+if TYPE_CHECKING:
+    from collections import Counter
+    from collections.abc import Callable, Iterable, Iterator
+
+#: Failures that are about the input itself, so its position helps (API errors are not).
+_INPUT_ERRORS = (InvalidInputLine, RecordsWithoutSchemaException, UnknownStreamError)
+_STREAM_IN_TEXT = re.compile(r'"stream"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
 class FastSingerReader(SingerReader):
     """Reads Singer lines with orjson, falling back to the SDK's parser when it must."""
+
+    def __init__(self) -> None:
+        """No line read yet."""
+        super().__init__()
+        self.line_number = 0
+        self.stream: str | None = None
 
     @override
     def deserialize_json(self, line: str) -> dict[str, Any]:
         try:
             message = orjson.loads(line)
         except orjson.JSONDecodeError:
+            found = _STREAM_IN_TEXT.search(line)
+            self.stream = found.group(1) if found else None
             return super().deserialize_json(line)
         if not isinstance(message, dict):
+            self.stream = None
             return super().deserialize_json(line)
+        stream = message.get("stream")
+        self.stream = stream if isinstance(stream, str) else None
         return message
+
+    @override
+    def process_lines(
+        self,
+        file_input: IO[str] | None,
+        callbacks: dict[str, Callable[[dict], None]],
+    ) -> Counter[str]:
+        lines = self._numbered(file_input if file_input is not None else self.default_input)
+        try:
+            # Any iterable of lines does: the SDK only iterates over its input.
+            return super().process_lines(lines, callbacks)  # type: ignore[arg-type]
+        except _INPUT_ERRORS as exc:
+            where = f"Input line {self.line_number}"
+            if self.stream is not None:
+                where += f" (stream '{self.stream}')"
+            raise type(exc)(f"{where}: {exc}") from exc
+
+    def _numbered(self, lines: Iterable[str]) -> Iterator[str]:
+        for self.line_number, line in enumerate(lines, 1):
+            yield line

@@ -14,12 +14,14 @@ from singer_sdk.mapper import RemoveRecordTransform
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
+from planhat_common.about import VersionedAbout
 from planhat_common.client import PlanhatClient
 from planhat_common.http import PlanhatError, redact
 from planhat_common.registry import MAX_BODY_BYTES, MODELS, Model, Verb, find_model, get_model
 from planhat_common.settings import PlanhatConnection, connection_properties
 from target_planhat import push_ledger
 from target_planhat.dead_letter import DeadLetter
+from target_planhat.errors import RejectedRecordsError, UnknownStreamError
 from target_planhat.reader import FastSingerReader
 from target_planhat.records import (
     CustomFieldsPolicy,
@@ -61,14 +63,6 @@ _CUSTOM_FIELDS_HELP = (
 )
 
 
-class UnknownStreamError(PlanhatError):
-    """A stream matches no Planhat model and is not mapped in the ``streams`` setting."""
-
-
-class RejectedRecordsError(PlanhatError):
-    """More records were rejected than ``max_rejected`` allows."""
-
-
 @dataclass(frozen=True)
 class Route:
     """Where a stream goes and how."""
@@ -92,7 +86,7 @@ def _writable(model: Model) -> bool:
     return any(model.supports(v) for v in (Verb.PUSH, Verb.BULK_UPSERT, Verb.CREATE, Verb.UPDATE))
 
 
-class TargetPlanhat(Target):
+class TargetPlanhat(VersionedAbout, Target):
     """Singer target that writes streams into Planhat with bulk upserts.
 
     Streams route to Planhat models by name or alias (``companies``, ``accounts``,

@@ -51,3 +51,18 @@ def test_about_shows_the_package_version(plugin: str) -> None:
     info = about(plugin)
     assert info["version"][0].isdigit()
     assert info["name"] == plugin
+
+
+@pytest.mark.parametrize("plugin", sorted(PLUGINS))
+def test_markdown_about_shows_the_version_and_a_flush_left_header(plugin: str) -> None:
+    bindir = Path(sys.executable).parent
+    markdown = subprocess.run(
+        [str(bindir / plugin), "--about", "--format=markdown"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    head = markdown.split("## Capabilities")[0]
+    assert f"Version: `{about(plugin)['version']}`" in head
+    assert head.startswith(f"# `{plugin}`")
+    assert not [line for line in head.splitlines() if line.startswith(" ")]

@@ -89,15 +89,20 @@ def test_bad_records_are_dead_lettered_and_good_ones_load(
 MALFORMED = {
     "record-before-schema": (
         [{"type": "RECORD", "stream": "companies", "record": GOOD[0]}, SCHEMA],
-        "A record for stream 'companies' was encountered before a corresponding schema",
+        "Input line 1 (stream 'companies'): A record for stream 'companies' was encountered "
+        "before a corresponding schema",
     ),
     "invalid-json-line": (
         [SCHEMA, {"type": "RECORD", "stream": "companies", "record": GOOD[0]}, "{not json"],
-        "Unable to parse line as JSON: {not json",
+        "Input line 3: Unable to parse line as JSON: {not json",
+    ),
+    "truncated-json-line": (
+        [SCHEMA, '{"type": "RECORD", "stream": "companies", "record": {"externalId": "X'],
+        "Input line 2 (stream 'companies'): Unable to parse line as JSON",
     ),
     "unknown-stream": (
-        [{**SCHEMA, "stream": "mystery_table"}],
-        "Stream 'mystery_table' matches no Planhat model",
+        [SCHEMA, {**SCHEMA, "stream": "mystery_table"}],
+        "Input line 2 (stream 'mystery_table'): Stream 'mystery_table' matches no Planhat model",
     ),
 }
 

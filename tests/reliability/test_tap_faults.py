@@ -16,9 +16,11 @@ from tests.reliability.helpers import (
     FAULTS_WITHIN_BUDGET,
     MAX_RETRIES,
     TAP,
+    clean_full_records,
     clean_full_sync,
     ids,
     parse_singer,
+    records_by_id,
     run_cli,
     run_tap,
     tap_config,
@@ -27,6 +29,7 @@ from tests.reliability.helpers import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from planhat_sandbox.server import SandboxServer
@@ -62,6 +65,7 @@ def test_full_sync_under_fault_equals_a_clean_run(
         tap_config(sandbox), before_sync=_arm(sandbox, WITHIN_BUDGET[fault], PLACEMENTS[placement])
     )
     assert ids(output) == clean_ids
+    assert records_by_id(output) == clean_full_records()
     for stream, records in output.records.items():
         assert len(records) == len(clean_ids[stream]), f"duplicates in {stream}"
     assert output.final_state == clean_state
@@ -86,12 +90,33 @@ def test_incremental_sync_under_fault_equals_a_clean_run(
     faulty = run_tap(config, state=first_state, before_sync=_arm(sandbox, WITHIN_BUDGET[fault], 2))
 
     assert ids(faulty) == ids(clean)
+    assert records_by_id(faulty) == records_by_id(clean)
     assert len(ids(clean)["companies"]) == 3  # only the changed records, plus full-table streams
     assert faulty.final_state == clean.final_state
     assert (
         clean.final_state["bookmarks"]["companies"]["replication_key_value"]
         > first_state["bookmarks"]["companies"]["replication_key_value"]
     )
+
+
+def test_a_server_cap_below_the_limit_equals_a_clean_run(
+    sandbox_factory: Callable[..., SandboxServer],
+) -> None:
+    # Caps are round numbers (planhat_common/paging.py): 100 against asks of 2,000/5,000.
+    longer = {"companies": 250, "endusers": 230, "licenses": 201, "invoices": 199}
+    sandbox = sandbox_factory(model_records=longer)
+    config = tap_config(sandbox, page_size=None)
+    clean = run_tap(config)
+    sandbox.set_faults(list_cap=100)
+    sandbox.clear_log()
+    capped = run_tap(config)
+    pages = [r for r in sandbox.requests_log() if r["path"] == "/companies"]
+    assert [r["query"]["offset"] for r in pages] == ["0", "100", "200"]
+    assert records_by_id(capped) == records_by_id(clean)
+    assert {s: len(r) for s, r in capped.records.items()} == {
+        s: len(r) for s, r in clean.records.items()
+    }
+    assert capped.final_state == clean.final_state
 
 
 @pytest.mark.parametrize("fault", BEYOND_BUDGET)

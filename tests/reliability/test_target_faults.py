@@ -87,6 +87,42 @@ def test_load_under_fault_leaves_the_sandbox_as_a_clean_load(
     assert diff(clean, snapshot(fresh)) == []
 
 
+def test_a_server_cap_below_the_limit_still_finds_every_key(
+    sandbox_factory: Callable[..., SandboxServer], tmp_path: Path
+) -> None:
+    # update_only finds existing keys with one list scan (limit 2,000): capped at 100 here,
+    # it must still see the endusers at the end of the list.
+    sandbox = sandbox_factory(model_records={"endusers": 250})
+    last = sorted(sandbox.records("endusers"), key=lambda r: r["_id"])[-3:]
+    sandbox.set_faults(list_cap=100)
+    config = target_config(sandbox, tmp_path, **MIXED_LOAD_SETTINGS)
+    messages = [
+        {
+            "type": "SCHEMA",
+            "stream": "contacts_update",
+            "schema": {"properties": {}},
+            "key_properties": ["email"],
+        },
+        *(
+            {
+                "type": "RECORD",
+                "stream": "contacts_update",
+                "record": {"email": u["email"], "position": "Capped"},
+            }
+            for u in last
+        ),
+    ]
+
+    _, error = run_target(config, messages)
+
+    assert error is None, error
+    assert not Path(config["dead_letter_path"]).exists()
+    positions = {r["email"]: r.get("position") for r in sandbox.records("endusers")}
+    assert [positions[u["email"]] for u in last] == ["Capped"] * 3
+    scans = [r for r in sandbox.requests_log() if r["method"] == "GET"]
+    assert [r["query"]["offset"] for r in scans] == ["0", "100", "200"]
+
+
 BEYOND_BUDGET: dict[str, tuple[dict[str, Any], str]] = {
     "503": ({"status_burst": MAX_RETRIES, "status_code": 503}, "returned 503"),
     "429-no-headers": (

@@ -10,6 +10,8 @@ import pytest
 import requests
 from sandbox_client import Client
 
+from planhat_sandbox.faults import parse_fault_flag
+
 if TYPE_CHECKING:
     from planhat_sandbox.testing import SandboxServer
 
@@ -154,3 +156,53 @@ def test_rate_limit_window_resets(sandbox_factory) -> None:
 
 def test_no_rate_limit_headers_when_off(client: Client) -> None:
     assert "X-Rate-Limit-Limit" not in client.get("/companies").headers
+
+
+def test_missing_models_answer_404_on_every_route(client: Client, sandbox: SandboxServer) -> None:
+    workspace = sandbox.records("workspaces")[0]
+    before = sandbox.records("workspaces")
+    config = sandbox.set_faults(missing_models=["/workspaces"])
+    assert config["missing_models"] == ["/workspaces"]
+    responses = {
+        "list": client.get("/workspaces"),
+        "get": client.get(f"/workspaces/{workspace['_id']}"),
+        "create": client.post("/workspaces", {"name": "New"}),
+        "bulk": client.put("/workspaces", [{"name": "New"}]),
+        "update": client.put(f"/workspaces/{workspace['_id']}", {"name": "Changed"}),
+        "delete": client.delete(f"/workspaces/{workspace['_id']}"),
+    }
+    for route, response in responses.items():
+        assert response.status_code == 404, route
+        assert "error" in response.json(), route
+    assert sandbox.records("workspaces") == before  # no write landed
+    # Other models are untouched, and clearing the fault brings the model back.
+    assert len(client.ok("/companies")) == 20
+    sandbox.set_faults()
+    assert len(client.ok("/workspaces")) == len(before)
+
+
+def test_missing_models_several_and_via_admin_patch(client: Client, sandbox: SandboxServer) -> None:
+    url = f"{sandbox.url}/_sandbox/faults"
+    patched = requests.patch(url, json={"missing_models": ["/timesheets", "/users"]}, timeout=10)
+    assert patched.json()["missing_models"] == ["/timesheets", "/users"]
+    assert client.get("/timesheets").status_code == 404
+    assert client.get("/users").status_code == 404
+    assert client.get("/timeentries").status_code == 200
+    # The fault is not counted: it keeps answering 404 and does not decrement.
+    assert client.get("/users").status_code == 404
+    assert sandbox.faults()["missing_models"] == ["/timesheets", "/users"]
+    assert requests.put(url, json={"missing_models": "/users"}, timeout=10).status_code == 400
+
+
+def test_missing_models_are_logged_as_404(client: Client, sandbox: SandboxServer) -> None:
+    sandbox.set_faults(missing_models=["/workspaces"])
+    client.get("/workspaces", limit=5)
+    assert [(e["path"], e["status"]) for e in sandbox.requests_log()] == [("/workspaces", 404)]
+
+
+def test_missing_models_fault_from_the_cli_flag() -> None:
+    assert parse_fault_flag("missing_models=/workspaces,/users") == (
+        "missing_models",
+        ["/workspaces", "/users"],
+    )
+    assert parse_fault_flag("missing_models=") == ("missing_models", None)

@@ -166,3 +166,116 @@ def test_concurrent_requests(client: Client) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         created = list(pool.map(lambda i: client.post("/companies", {"name": f"P{i}"}), range(8)))
     assert len({r.json()["_id"] for r in created}) == 8
+
+
+@pytest.mark.parametrize("prefix", ["extid-", "srcid-"])
+def test_keyed_delete(client: Client, sandbox: SandboxServer, prefix: str) -> None:
+    company = sandbox.records("companies")[5]
+    key = company["externalId"] if prefix == "extid-" else company["sourceId"]
+    response = client.delete(f"/companies/{prefix}{key}")
+    assert response.status_code == 200
+    assert response.json() == {"n": 1, "ok": 1, "deletedCount": 1}
+    remaining = {r["_id"] for r in sandbox.records("companies")}
+    assert company["_id"] not in remaining
+    assert len(remaining) == 19
+    # Gone under every key, and a second keyed delete finds nothing.
+    for path in (company["_id"], f"extid-{company['externalId']}", f"srcid-{company['sourceId']}"):
+        assert client.get(f"/companies/{path}").status_code == 404, path
+    assert client.delete(f"/companies/{prefix}{key}").status_code == 404
+
+
+def test_keyed_delete_unknown_key_is_404_and_deletes_nothing(
+    client: Client, sandbox: SandboxServer
+) -> None:
+    before = {r["_id"] for r in sandbox.records("companies")}
+    assert client.delete("/companies/extid-NO-SUCH-COMPANY").status_code == 404
+    assert client.delete("/companies/srcid-no-such-source").status_code == 404
+    assert {r["_id"] for r in sandbox.records("companies")} == before
+
+
+def test_keyed_delete_frees_the_key_for_a_new_record(
+    client: Client, sandbox: SandboxServer
+) -> None:
+    company = sandbox.records("companies")[6]
+    client.delete(f"/companies/srcid-{company['sourceId']}").raise_for_status()
+    created = client.post(
+        "/companies",
+        {"name": "Reborn", "externalId": company["externalId"], "sourceId": company["sourceId"]},
+    ).json()
+    assert client.ok(f"/companies/srcid-{company['sourceId']}")["_id"] == created["_id"]
+    assert client.ok(f"/companies/extid-{company['externalId']}")["_id"] == created["_id"]
+
+
+def test_invoice_keyed_delete_uses_ext_id(client: Client, sandbox: SandboxServer) -> None:
+    invoice = sandbox.records("invoices")[1]
+    assert client.delete(f"/invoices/extid-{invoice['extId']}").status_code == 200
+    assert invoice["_id"] not in {r["_id"] for r in sandbox.records("invoices")}
+
+
+def test_put_by_srcid_is_a_partial_update(client: Client, sandbox: SandboxServer) -> None:
+    company = sandbox.records("companies")[7]
+    response = client.put(
+        f"/companies/srcid-{company['sourceId']}", {"_id": "y" * 24, "city": "Tromso"}
+    )
+    assert response.status_code == 200
+    assert response.json()["_id"] == company["_id"]
+    stored = client.ok(f"/companies/{company['_id']}")
+    assert stored["city"] == "Tromso"
+    assert stored["name"] == company["name"]
+    assert stored["externalId"] == company["externalId"]
+    assert stored["updatedAt"] > company["updatedAt"]
+    assert len(sandbox.records("companies")) == 20
+
+
+def test_put_by_srcid_changing_the_source_id_moves_the_key(
+    client: Client, sandbox: SandboxServer
+) -> None:
+    company = sandbox.records("companies")[8]
+    client.put(f"/companies/srcid-{company['sourceId']}", {"sourceId": "crm-42"}).raise_for_status()
+    assert client.ok("/companies/srcid-crm-42")["_id"] == company["_id"]
+    assert client.get(f"/companies/srcid-{company['sourceId']}").status_code == 404
+
+
+def test_put_by_unknown_srcid_is_404_and_creates_nothing(
+    client: Client, sandbox: SandboxServer
+) -> None:
+    response = client.put("/companies/srcid-no-such-source", {"name": "Ghost"})
+    assert response.status_code == 404
+    assert "error" in response.json()
+    assert "Ghost" not in {r["name"] for r in sandbox.records("companies")}
+
+
+KEYED_DELETES = [
+    (m, prefix)
+    for m in MODELS
+    if m.path and m.supports(Verb.DELETE)
+    for prefix, field in (("extid-", m.external_id_field), ("srcid-", "sourceId"))
+    if field and field in m.fields
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "prefix"), KEYED_DELETES, ids=lambda x: getattr(x, "name", x).rstrip("-")
+)
+def test_keyed_delete_on_every_model(client: Client, sandbox: SandboxServer, model, prefix) -> None:
+    records = sandbox.records(model.name)
+    target = records[2]
+    field = model.external_id_field if prefix == "extid-" else "sourceId"
+    assert target.get(field), f"seed data has no {field} on {model.name}"
+    assert client.delete(f"{model.path}/{prefix}{target[field]}").status_code == 200
+    assert {r["_id"] for r in sandbox.records(model.name)} == {
+        r["_id"] for r in records if r["_id"] != target["_id"]
+    }
+
+
+def test_ambiguous_enduser_extid_delete_removes_only_one(
+    client: Client, sandbox: SandboxServer
+) -> None:
+    # externalId is unique per company only (§7): two endusers may share it.
+    first, second = sandbox.records("endusers")[:2]
+    assert first["companyId"] != second["companyId"]
+    client.put(f"/endusers/{second['_id']}", {"externalId": first["externalId"]}).raise_for_status()
+    assert client.delete(f"/endusers/extid-{first['externalId']}").status_code == 200
+    left = {r["_id"] for r in sandbox.records("endusers")} & {first["_id"], second["_id"]}
+    assert len(left) == 1
+    assert len(sandbox.records("endusers")) == 19

@@ -88,13 +88,32 @@ def test_paging_asks_the_model_cap_and_stops_on_a_short_page(sandbox_factory: An
     assert {r["query"]["limit"] for r in requests} == {"2000"}
 
 
-def test_a_server_cap_lower_than_asked_loses_nothing(sandbox: Any) -> None:
-    sandbox.set_faults(list_cap=7)
+def test_a_short_first_page_is_the_only_request(sandbox: Any) -> None:
+    # 20 records: a page shorter than asked that no server would use as its cap.
+    output = run_tap(tap_config(sandbox), streams={"licenses", "objectives"})
+    for stream, path in (("licenses", "/licenses"), ("objectives", "/objectives")):
+        assert output.ids(stream) == sandbox_ids(sandbox, stream)
+        assert [r["query"]["offset"] for r in list_requests(sandbox, path)] == ["0"]
+
+
+def test_a_round_short_first_page_is_confirmed(sandbox_factory: Any) -> None:
+    # 300 records could be the first page of a server capping at 300: one more request.
+    sandbox = sandbox_factory(model_records={"licenses": 300})
+    output = run_tap(tap_config(sandbox), streams={"licenses"})
+    assert output.ids("licenses") == sandbox_ids(sandbox, "licenses")
+    assert [r["query"]["offset"] for r in list_requests(sandbox, "/licenses")] == ["0", "300"]
+
+
+def test_a_server_cap_lower_than_asked_loses_nothing(sandbox_factory: Any) -> None:
+    sandbox = sandbox_factory(model_records={"companies": 250, "licenses": 250})
+    sandbox.set_faults(list_cap=100)
     output = run_tap(tap_config(sandbox), streams={"companies", "licenses"})
     for stream in ("companies", "licenses"):
         assert output.ids(stream) == sandbox_ids(sandbox, stream)
-    offsets = [r["query"]["offset"] for r in list_requests(sandbox, "/licenses")]
-    assert offsets[:3] == ["0", "7", "14"]
+    for path, limit in (("/companies", "5000"), ("/licenses", "2000")):
+        requests = list_requests(sandbox, path)
+        assert [r["query"]["offset"] for r in requests] == ["0", "100", "200"]
+        assert {r["query"]["limit"] for r in requests} == {limit}
 
 
 def test_sort_not_honoured_falls_back_to_a_full_scan(sandbox: Any) -> None:

@@ -1,0 +1,13 @@
+"""Errors the target raises for its input and its results (messages safe to log)."""
+
+from __future__ import annotations
+
+from planhat_common.http import PlanhatError
+
+
+class UnknownStreamError(PlanhatError):
+    """A stream matches no Planhat model and is not mapped in the ``streams`` setting."""
+
+
+class RejectedRecordsError(PlanhatError):
+    """More records were rejected than ``max_rejected`` allows."""
