@@ -88,8 +88,14 @@ class PlanhatClient:
         expect_list: bool = False,
         fatal_statuses: Collection[int] = (401, 403),
         credential: str = "api_token",
+        idempotent: bool = True,
     ) -> Reply:
-        """One call with retries; every non-retriable status comes back as a Reply."""
+        """One call with retries; every non-retriable status comes back as a Reply.
+
+        Raises:
+            OutcomeUnknownError: a call that is not ``idempotent`` failed in a way that may
+                have come after Planhat applied it (see :func:`planhat_common.http.send`).
+        """
         conn = self.connection
         return send(
             conn.session,
@@ -105,6 +111,7 @@ class PlanhatClient:
             decode=partial(self._decode, expect_list=expect_list),
             fatal_statuses=fatal_statuses,
             credential=credential,
+            idempotent=idempotent,
         )
 
     def api(self, path: str, *ids: str) -> str:

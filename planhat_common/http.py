@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable
@@ -40,6 +41,9 @@ BODY_EXCERPT_CHARS = 300
 
 #: Statuses worth retrying unchanged. Everything else 4xx is final (§8.4, §12.2).
 RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: Of those, the ones saying the request was refused before it was acted on: the only ones
+#: after which a call that is not idempotent (an analytics push) may be sent again.
+REFUSED_STATUSES = frozenset({408, 425, 429, 503})
 TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
     requests.exceptions.ConnectionError,
     requests.exceptions.Timeout,
@@ -51,6 +55,14 @@ TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
 
 class PlanhatError(Exception):
     """A Planhat call failed for good; the message is safe to log (no tokens)."""
+
+
+class OutcomeUnknownError(PlanhatError):
+    """A call that must not be repeated may or may not have been applied: it is not retried.
+
+    A reset or timeout while waiting for the answer, a 500 or an unreadable 200 can all come
+    after Planhat acted on the request.
+    """
 
 
 class PlanhatAuthError(PlanhatError):
@@ -163,6 +175,13 @@ def auth_error_message(
         return (
             f"Planhat refused the request ({describe_response(response, secrets)}). Check "
             f"{credential} (Planhat Settings > Developer > Tokens) and the analytics host {host}."
+        )
+    if response.status_code == 403:  # noqa: PLR2004
+        return (
+            f"Planhat refused the API token ({describe_response(response, secrets)}): the "
+            "service account behind api_token lacks permission for this data (Planhat "
+            "Settings > Service Accounts), or the token belongs to another region than "
+            f"api_url ({host})."
         )
     return (
         f"Planhat refused the API token ({describe_response(response, secrets)}). Check that "
@@ -310,6 +329,7 @@ def send(
     decode: Callable[[requests.Response], T],
     fatal_statuses: Collection[int] = (401, 403),
     credential: str = "api_token",
+    idempotent: bool = True,
 ) -> T:
     """Send one request, retrying transient failures; return ``decode(response)``.
 
@@ -319,6 +339,10 @@ def send(
     means for them, except ``fatal_statuses`` (401 and 403 unless a caller reads 403 bodies,
     as bulk upserts' ``permissionErrors``), which raise :class:`PlanhatAuthError` naming
     ``credential``. Retrying writes is safe because bulk upserts are idempotent on keys.
+
+    A call that is not ``idempotent`` (an analytics push adds what it sends) is retried only
+    after failures that prove it was not acted on: a connection that was never made, or a
+    status in :data:`REFUSED_STATUSES`. Any other failure raises :class:`OutcomeUnknownError`.
     """
     secrets = tuple(secrets)
     attempt = 0
@@ -327,6 +351,7 @@ def send(
         if rate_limited:
             budget.acquire()
         response: requests.Response | None = None
+        refused = False
         try:
             response = session.request(method, url, data=data, params=params, timeout=timeout)
             if response.status_code in fatal_statuses:
@@ -334,12 +359,35 @@ def send(
             if response.status_code not in RETRIABLE_STATUSES:
                 return decode(response)
             problem = describe_response(response, secrets)
+            refused = response.status_code in REFUSED_STATUSES
         except TransientResponseError as exc:
             problem = redact(str(exc), secrets)
         except TRANSIENT_EXCEPTIONS as exc:
             problem = redact(f"{method} {urlsplit(url).path} failed: {exc}", secrets)
+            refused = never_connected(exc)
+        if not idempotent and not refused:
+            raise OutcomeUnknownError(problem)
         if attempt >= policy.max_tries:
             raise PlanhatError(f"Giving up after {attempt} attempts: {problem}")
         wait = policy.wait_seconds(attempt, response)
         LOGGER.warning("Retrying in %.1fs (attempt %d): %s", wait, attempt, problem)
         time.sleep(wait)
+
+
+def never_connected(exc: BaseException) -> bool:
+    """Whether a request failed before any of it reached the server (no connection made)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:  # requests wraps urllib3's error in its own, in args or as the cause
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, urllib3.exceptions.NewConnectionError):
+            return True
+        reason = getattr(current, "reason", None)
+        links = [*current.args, reason, current.__cause__, current.__context__]
+        pending.extend(link for link in links if isinstance(link, BaseException))
+    return False

@@ -53,7 +53,7 @@ from planhat_sandbox.seed import seed_store
 from planhat_sandbox.store import Store
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
@@ -181,12 +181,13 @@ class SandboxApp:
         if path.startswith(ADMIN_PREFIX):
             return self._admin(request, path)(environ, start_response)
         push = self._push_route(request, path)
-        if push is not None:
-            response = push()
-            self._log(request, unquote(path), response.status_code)
-            return response(environ, start_response)
         try:
-            response = self._main(request, path)
+            if push is None:
+                response = self._main(request, path)
+            elif self.faults.targets_analytics(path):
+                response = self._faulted(path, lambda _exempt: push())
+            else:
+                response = push()
         except _Reset:
             self._log(request, unquote(path), None)
             return self._drop(environ, start_response, None)
@@ -299,14 +300,10 @@ class SandboxApp:
         return None
 
     def _main(self, request: Request, path: str) -> Response:
-        mid_reset = False
-        exempt = self.faults.let_through(path)
-        try:
-            faulted = self._pre_faults(path, exempt)
-        except _MidReset:
-            mid_reset, faulted = True, None  # answer for real, then send only half the body
-        if faulted is not None:
-            return faulted
+        return self._faulted(path, lambda exempt: self._rate_limited(request, path, exempt))
+
+    def _rate_limited(self, request: Request, path: str, exempt: bool) -> Response:
+        """The main API's answer: rate limit, auth, then the route."""
         allowed, headers = self.rate_limiter.hit()
         if not allowed:
             response = _error(429, "Too many requests")
@@ -318,6 +315,19 @@ class SandboxApp:
             except ApiError as exc:
                 response = _error(exc.status, exc.message)
         response.headers.update(headers)
+        return response
+
+    def _faulted(self, path: str, handle: Callable[[bool], Response]) -> Response:
+        """``handle(exempt)``'s answer, with the configured faults around it."""
+        mid_reset = False
+        exempt = self.faults.let_through(path)
+        try:
+            faulted = self._pre_faults(path, exempt)
+        except _MidReset:
+            mid_reset, faulted = True, None  # answer for real, then send only half the body
+        if faulted is not None:
+            return faulted
+        response = handle(exempt)
         if mid_reset:
             raise _MidReset(response.get_data() or b"{}", response.status)
         config = self.faults.config

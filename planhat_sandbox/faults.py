@@ -1,7 +1,9 @@
 """Fault injection and rate limiting for the sandbox's main API.
 
-Faults apply to main-API requests only (never to ``/_sandbox/`` admin routes or the analytics
-routes). Configure them when starting (``SandboxServer(faults={...})``, CLI
+Faults apply to main-API requests, never to ``/_sandbox/`` admin routes, and to the analytics
+push routes only when ``only_paths`` names them (``["/dimensiondata/"]``,
+``["/analytics/"]``): a push that fails after it was stored is what tests of the target's
+push retries need. Configure them when starting (``SandboxServer(faults={...})``, CLI
 ``--fault KEY=VALUE``), or at runtime (``PUT /_sandbox/faults`` replaces the whole config,
 ``PATCH /_sandbox/faults`` changes only the keys sent; ``GET`` reads it back).
 
@@ -36,7 +38,8 @@ The config is one flat JSON object; every key is optional and defaults as shown:
       "missing_models": null,       # list of model paths, e.g. ["/workspaces"], that answer
                                     # 404 as on a tenant without that model (§15.15)
       "only_paths": null            # list of path prefixes, e.g. ["/companies"]: faults only
-                                    # fire for (and only count down on) matching paths
+                                    # fire for (and only count down on) matching paths;
+                                    # analytics push routes are faulted only when listed
     }
 
 Order per request: ``after`` (a request it lets through is exempt from every counted fault),
@@ -180,6 +183,11 @@ class Faults:
         """Whether faults target ``path`` (``only_paths`` prefixes, or every path)."""
         prefixes = self.config.only_paths
         return prefixes is None or any(path.startswith(p) for p in prefixes)
+
+    def targets_analytics(self, path: str) -> bool:
+        """Whether faults apply to this analytics path: only when ``only_paths`` names it."""
+        prefixes = self.config.only_paths
+        return prefixes is not None and any(path.startswith(p) for p in prefixes)
 
     def let_through(self, path: str) -> bool:
         """Whether ``after`` exempts this request (to ``path``) from counted faults."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 from planhat_common.registry import FieldType
@@ -33,6 +34,8 @@ def _number(value: Any) -> Any:
             number = float(value)
         except ValueError:
             raise _UnfitError from None
+        if not math.isfinite(number):
+            raise _UnfitError  # "NaN", "Infinity", "1e999": JSON has no such number
         return int(number) if number.is_integer() and "." not in value else number
     raise _UnfitError
 
@@ -56,7 +59,10 @@ def _boolean(value: Any) -> Any:
 def _datetime(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = value / 1000 if value > _MS_THRESHOLD else value
-        stamp = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+        try:
+            stamp = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):  # beyond year 9999, or NaN
+            raise _UnfitError from None
         return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     raise _UnfitError
 

@@ -4,8 +4,9 @@ Bulk upserts are keyed, so replaying a batch is harmless. Pushes to the analytic
 appends: Planhat adds each metric value (or combines a day's values by SUM) and records each
 activity again (API reference §10, §11). After a crash, Meltano replays everything after the
 last STATE, which includes pushes the killed run had already made. The ledger remembers a
-digest of every acknowledged push item for ``push_ledger_hours``; an identical item found
-there is not sent again. Within one run nothing is skipped: only earlier runs' pushes count,
+digest of every acknowledged push item, and of every item whose push may have landed (see
+``PushSink.outcome_unknown``), for ``push_ledger_hours``; an identical item found there is
+not sent again. Within one run nothing is skipped: only earlier runs' pushes count,
 each digest once per time it was pushed. The file holds digests only, never record values or
 tokens.
 """
@@ -77,7 +78,7 @@ class PushLedger:
         return False
 
     def record(self, model: str, payloads: Iterable[Mapping[str, Any]]) -> None:
-        """Remember items Planhat acknowledged; on disk before the next call goes out."""
+        """Remember items Planhat acknowledged (or may have); on disk before the next call."""
         if self.path is None:
             return
         digests = [digest(model, p) for p in payloads]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
-from planhat_common.http import PlanhatError
+from planhat_common.http import OutcomeUnknownError, PlanhatError
 from planhat_common.registry import BULK_UPSERT_MAX_ITEMS
 from target_planhat.records import (
     MappedRecord,
@@ -453,6 +453,8 @@ class SplittingSink(PlanhatSink):
     #: A bulk 403 lists the refused items in ``permissionErrors`` (§8.4): dead-letter them.
     fatal_statuses: tuple[int, ...] = (401,)
     credential = "api_token"
+    #: Whether sending an array twice leaves the same result (keyed bulk upserts do).
+    idempotent = True
 
     def url(self) -> str:
         """Where arrays go."""
@@ -481,14 +483,20 @@ class SplittingSink(PlanhatSink):
             )
             self.counts.planned += sum(r.count for r in chunk)
             return
-        reply = self.planhat.client.call(
-            self.method,
-            url,
-            data=body,
-            rate_limited=self.rate_limited,
-            fatal_statuses=self.fatal_statuses,
-            credential=self.credential,
-        )
+        try:
+            reply = self.planhat.client.call(
+                self.method,
+                url,
+                data=body,
+                rate_limited=self.rate_limited,
+                fatal_statuses=self.fatal_statuses,
+                credential=self.credential,
+                idempotent=self.idempotent,
+            )
+        except OutcomeUnknownError as exc:
+            self.counts.calls += 1
+            self.outcome_unknown(chunk, str(exc))
+            return
         self.counts.calls += 1
         if reply.ok or (reply.status == 403 and isinstance(reply.body, dict)):  # noqa: PLR2004
             self.apply_outcome(self.parse(reply, len(chunk)), chunk)
@@ -501,6 +509,10 @@ class SplittingSink(PlanhatSink):
             self.apply_outcome(self.parse(reply, len(chunk)), chunk)
             return
         raise PlanhatError(f"Writing {self.model_name} failed: {reply.description}")
+
+    def outcome_unknown(self, chunk: Sequence[MappedRecord], problem: str) -> None:
+        """A call that is not idempotent failed after it may have been applied (subclasses)."""
+        raise PlanhatError(f"Writing {len(chunk)} {self.model_name} items failed: {problem}")
 
     def isolate(self, chunk: list[MappedRecord], encoded: list[bytes], reply: Reply) -> None:
         """Handle a whole-batch rejection without resending the batch unchanged.
@@ -551,6 +563,8 @@ class PushSink(SplittingSink):
     rate_limited = False  # the analytics host is outside the main-API budget (§12.1)
     fatal_statuses = (401, 403)
     credential = "tenant_token"
+    # Pushes add what they carry: sent twice, a metric or an activity counts twice.
+    idempotent = False
 
     @override
     def url(self) -> str:
@@ -588,6 +602,34 @@ class PushSink(SplittingSink):
             # rejected one would lose it on the rerun.
             accepted = (r.payload for i, r in enumerate(chunk) if i not in by_record)
             self.planhat.push_ledger.record(self.route.model.name, accepted)
+
+    @override
+    def outcome_unknown(self, chunk: Sequence[MappedRecord], problem: str) -> None:
+        """Report the chunk's items as not known to have landed, and never send them again.
+
+        Resending could count each item twice; not resending could lose it. The items go to
+        the dead letter file, so nothing is lost silently, and into the push ledger, so a
+        rerun of the same input does not resend them either.
+        """
+        self.logger.warning(
+            "%d %s items may or may not have been recorded (%s); not resent",
+            len(chunk),
+            self.model_name,
+            problem,
+        )
+        ledger = self.planhat.push_ledger
+        rerun = (
+            "nor will a rerun of the same input send it: it is in the push ledger"
+            if ledger.path is not None
+            else "but a rerun of the same input will: push_ledger_path is off"
+        )
+        reason = (
+            f"push outcome unknown ({problem}): Planhat may already have recorded this item, "
+            f"so it was not sent again ({rerun}). Check in Planhat; push it again if missing."
+        )
+        for record in chunk:
+            self.reject(record, reason)
+        ledger.record(self.route.model.name, (r.payload for r in chunk))
 
     @override
     def check_required(self, records: list[MappedRecord]) -> list[MappedRecord]:

@@ -89,8 +89,10 @@ def test_bad_records_are_dead_lettered_and_good_ones_load(
 MALFORMED = {
     "record-before-schema": (
         [{"type": "RECORD", "stream": "companies", "record": GOOD[0]}, SCHEMA],
-        "Input line 1 (stream 'companies'): A record for stream 'companies' was encountered "
-        "before a corresponding schema",
+        (
+            "Input line 1 (stream 'companies'): A record for stream 'companies' was "
+            "encountered before a corresponding schema"
+        ),
     ),
     "invalid-json-line": (
         [SCHEMA, {"type": "RECORD", "stream": "companies", "record": GOOD[0]}, "{not json"],
