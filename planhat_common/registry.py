@@ -75,7 +75,11 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 class Host(enum.Enum):
-    """Which base URL a path is relative to (§1)."""
+    """Which base URL a path is relative to (§1).
+
+    ``Model.path`` is on the main API, every push path on the analytics host (see
+    :meth:`Model.host_of`).
+    """
 
     API = "api"
     ANALYTICS = "analytics"
@@ -116,6 +120,7 @@ class Model:
             push models, fields every pushed item must carry (§10.1).
         aliases: other accepted names (singular, Planhat's name); matched case-insensitively.
         push_path: path on the analytics host for pushes, ``{tenant_token}`` filled in.
+        single_push_path: path on the analytics host for a push of one item, if any.
         selected_by_default: whether the tap selects the stream without a catalog.
         notes: what is unconfirmed about the model (§15.15).
     """
@@ -134,6 +139,7 @@ class Model:
     required_for_create: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     push_path: str | None = None
+    single_push_path: str | None = None
     selected_by_default: bool = True
     notes: str = ""
     _names: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -151,6 +157,11 @@ class Model:
     def supports(self, verb: Verb) -> bool:
         """Whether the model's endpoint supports ``verb``."""
         return verb in self.verbs
+
+    @staticmethod
+    def host_of(verb: Verb) -> Host:
+        """The host serving ``verb``: pushes go to the analytics host, the rest to the API."""
+        return Host.ANALYTICS if verb is Verb.PUSH else Host.API
 
     @property
     def readable(self) -> bool:
@@ -749,6 +760,7 @@ MODELS: tuple[Model, ...] = (
         company_field=None,
         aliases=("activities", "activity", "useractivities"),
         push_path="/analytics/bulk/{tenant_token}",
+        single_push_path="/analytics/{tenant_token}",
         selected_by_default=False,
         notes="Write-only: there is no read endpoint (§11).",
     ),

@@ -18,6 +18,7 @@ from planhat_common.http import (
     make_session,
     protect_secrets,
 )
+from planhat_common.registry import Host
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -129,6 +130,10 @@ class PlanhatConnection:
         """The analytics base URL, checked like ``api_url``."""
         url = str(self.config.get("analytics_url") or DEFAULT_ANALYTICS_URL)
         return check_api_url(url, "analytics_url")
+
+    def base_url(self, host: Host) -> str:
+        """The base URL of ``host`` (registry paths are relative to it)."""
+        return self.analytics_url if host is Host.ANALYTICS else self.api_url
 
     @property
     def tenant_token(self) -> str:

@@ -60,15 +60,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ADMIN_PREFIX = "/_sandbox/"
-#: Single-activity push (§11); the registry's ``push_path`` names only the bulk route.
-SINGLE_ACTIVITY_PREFIX = "/analytics/"
 ERROR_OBJECT = {"error": "Something went wrong"}
 #: Path segments of a single-record route (``<path>/<id>``).
 ITEM_DEPTH = 2
 MODELS_BY_PATH: Mapping[str, Model] = {m.path.strip("/"): m for m in MODELS if m.path}
-PUSH_PREFIXES = sorted(
-    ((m.push_path.split("{tenant_token}")[0], m) for m in MODELS if m.push_path),
-    key=lambda pm: -len(pm[0]),
+#: Analytics push routes from the registry: (path prefix, model, one item per call),
+#: longest prefix first (``/analytics/bulk/`` before ``/analytics/``).
+PUSH_ROUTES = sorted(
+    [(m.push_path.split("{tenant_token}")[0], m, False) for m in MODELS if m.push_path]
+    + [
+        (m.single_push_path.split("{tenant_token}")[0], m, True)
+        for m in MODELS
+        if m.single_push_path
+    ],
+    key=lambda route: -len(route[0]),
 )
 
 
@@ -232,15 +237,13 @@ class SandboxApp:
         """The handler for an analytics push route, or ``None`` if ``path`` is not one."""
         if request.method != "POST":
             return None
-        routes = [(prefix, model.name) for prefix, model in PUSH_PREFIXES]
-        routes.append((SINGLE_ACTIVITY_PREFIX, "single_activity"))
-        for prefix, kind in routes:
+        for prefix, model, single in PUSH_ROUTES:
             if path.startswith(prefix) and "/" not in path[len(prefix) :]:
                 tenant = unquote(path[len(prefix) :])
-                return lambda k=kind, t=tenant: self._push(request, k, t)
+                return lambda m=model, one=single, t=tenant: self._push(request, m, one, t)
         return None
 
-    def _push(self, request: Request, kind: str, tenant: str) -> Response:
+    def _push(self, request: Request, model: Model, single: bool, tenant: str) -> Response:
         if not tenant:
             return _error(404, "tenant token missing from the path")
         if not hmac.compare_digest(tenant.encode(), self.tenant_token.encode()):
@@ -250,10 +253,10 @@ class SandboxApp:
         except ApiError as exc:
             return _error(exc.status, exc.message)
         with self.store.lock:
-            if kind == "dimension_data":
+            if model.name == "dimension_data":
                 result = analytics.push_metrics(self.store, body)
             else:
-                result = analytics.push_activities(self.store, body, bulk=kind != "single_activity")
+                result = analytics.push_activities(self.store, body, bulk=not single)
             return json_response(200, result)
 
     # -- main API ------------------------------------------------------------------------------

@@ -39,9 +39,10 @@ class DimensionDataStream(PlanhatStream):
     def sort_param(self) -> str | None:
         return None  # not a documented parameter of /dimensiondata
 
-    @property
+    @cached_property
     @override
     def partitions(self) -> list[dict[str, Any]] | None:
+        # The SDK reads this more than once per sync: list the companies once.
         companies = self.planhat_tap.list_all(get_model("companies"), select="_id")
         return [{"companyId": company["_id"]} for company in companies]
 

@@ -18,7 +18,7 @@ from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
 from planhat_common.http import OutcomeUnknownError, PlanhatError
-from planhat_common.registry import BULK_UPSERT_MAX_ITEMS
+from planhat_common.registry import BULK_UPSERT_MAX_ITEMS, Verb
 from target_planhat.records import (
     MappedRecord,
     Mode,
@@ -570,7 +570,8 @@ class PushSink(SplittingSink):
     def url(self) -> str:
         push_path = self.route.model.push_path or ""
         connection = self.planhat.connection
-        return connection.analytics_url + push_path.format(tenant_token=connection.tenant_token)
+        base = connection.base_url(self.route.model.host_of(Verb.PUSH))
+        return base + push_path.format(tenant_token=connection.tenant_token)
 
     @override
     def parse(self, reply: Reply, sent: int) -> BulkOutcome:

@@ -22,6 +22,9 @@ def test_window_per_company_from_start_date(sandbox: Any) -> None:
     assert {r["query"]["cid"] for r in reads} == companies
     first_day = str(epoch_day(dt.date(2023, 12, 30)))
     assert {r["query"]["from"] for r in reads} == {first_day}
+    assert len(reads) == len(companies)  # one short page per company
+    listings = [r for r in sandbox.requests_log() if r["path"] == "/companies"]
+    assert len(listings) == 1  # the partitions, listed once
 
 
 def test_second_run_starts_at_the_bookmark_day(sandbox: Any) -> None:
