@@ -77,6 +77,11 @@ PUSH_ROUTES = sorted(
 )
 
 
+def _carries(body: Any, field: str) -> bool:
+    """Whether any item of a bulk body has ``field``."""
+    return isinstance(body, list) and any(isinstance(i, dict) and field in i for i in body)
+
+
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON response."""
     return Response(
@@ -338,6 +343,12 @@ class SandboxApp:
             return _stalled(response, config.stall_ms / 1000)
         return response
 
+    def _bulk_upsert(self, model: Model, body: Any, path: str) -> tuple[int, Any]:
+        poison = self.faults.config.opaque_400_field
+        if poison and self.faults.applies(path) and _carries(body, poison):
+            return 400, {"error": "invalid payload"}  # names no item, applies nothing
+        return self.api.bulk_upsert(model, body)
+
     def _json_body(self, request: Request) -> Any:
         data = request.stream.read(self.max_body_bytes + 1)
         if len(data) > self.max_body_bytes:
@@ -384,7 +395,7 @@ class SandboxApp:
             if verb is Verb.CREATE:
                 status, result = self.api.create(model, body)
             elif verb is Verb.BULK_UPSERT:
-                status, result = self.api.bulk_upsert(model, body)
+                status, result = self._bulk_upsert(model, body, path)
             elif verb is Verb.UPDATE:
                 status, result = self.api.update(model, key or "", body)
             else:

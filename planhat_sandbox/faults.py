@@ -37,6 +37,9 @@ The config is one flat JSON object; every key is optional and defaults as shown:
       "ignore_sort": false,         # lists ignore `sort` and return insertion order
       "missing_models": null,       # list of model paths, e.g. ["/workspaces"], that answer
                                     # 404 as on a tenant without that model (§15.15)
+      "opaque_400_field": null,     # a field name: a bulk upsert with any item carrying it
+                                    # answers 400 with an error naming no item (a payload
+                                    # refused as a whole), and applies nothing
       "only_paths": null            # list of path prefixes, e.g. ["/companies"]: faults only
                                     # fire for (and only count down on) matching paths;
                                     # analytics push routes are faulted only when listed
@@ -90,6 +93,7 @@ class FaultConfig:
     ignore_sort: bool = False
     missing_models: list[str] | None = None
     only_paths: list[str] | None = None
+    opaque_400_field: str | None = None
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], base: FaultConfig | None = None) -> FaultConfig:
@@ -127,6 +131,9 @@ class FaultConfig:
             raise ValueError("ignore_sort must be a boolean")  # noqa: TRY004
         for name in ("only_paths", "missing_models"):
             _check_paths(name, values[name])
+        field = values["opaque_400_field"]
+        if field is not None and (not isinstance(field, str) or not field):
+            raise ValueError("opaque_400_field must be a field name or null")
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-able data."""

@@ -206,3 +206,17 @@ def test_missing_models_fault_from_the_cli_flag() -> None:
         ["/workspaces", "/users"],
     )
     assert parse_fault_flag("missing_models=") == ("missing_models", None)
+
+
+def test_opaque_400_field_refuses_the_whole_batch(client: Client, sandbox: SandboxServer) -> None:
+    sandbox.set_faults(opaque_400_field="poison")
+    before = len(sandbox.records("companies"))
+    refused = client.put("/companies", [{"name": "ok"}, {"name": "bad", "poison": 1}])
+    assert refused.status_code == 400
+    assert set(refused.json()) == {"error"}  # names no item
+    assert len(sandbox.records("companies")) == before  # applied nothing
+    accepted = client.put("/companies", [{"name": "ok"}])
+    assert accepted.status_code == 200
+    assert len(sandbox.records("companies")) == before + 1
+    with pytest.raises(ValueError, match="opaque_400_field"):
+        sandbox.set_faults(opaque_400_field="")

@@ -80,6 +80,28 @@ def test_opaque_whole_batch_rejection_is_bisected(sandbox_factory, tmp_path) -> 
     assert dead_letters(config) == []
 
 
+def test_an_opaque_400_is_bisected_down_to_the_bad_record(sandbox, config) -> None:
+    # A 400 whose body names no record: the batch is split, never resent as it was, until
+    # the one record Planhat refuses is alone; every other record lands.
+    sandbox.set_faults(opaque_400_field="poison")
+    config.update(max_rejected=1, custom_fields="off")  # "poison" stays a top-level field
+    messages = [schema("companies", PROPS)] + [
+        record("companies", {"externalId": f"OPQ-{i}", "name": str(i)}) for i in range(8)
+    ]
+    messages[6]["record"]["poison"] = True  # OPQ-5
+    run_target(config, messages)
+    stored = set(by_field(sandbox, "companies", "externalId"))
+    assert {f"OPQ-{i}" for i in range(8) if i != 5} <= stored
+    assert "OPQ-5" not in stored
+    letters = dead_letters(config)
+    assert [line["key"] for line in letters] == ["externalId=OPQ-5"]
+    assert "400" in letters[0]["reason"]
+    statuses = [w["status"] for w in writes(sandbox)]
+    # 8 -> 4+4 -> 2+2 -> 1+1: 4 refusals on the way to the bad record, 3 halves accepted.
+    assert statuses.count(400) == 4
+    assert statuses.count(200) == 3
+
+
 def test_update_only_and_create_only(sandbox, config) -> None:
     existing = sandbox.records("companies")[0]
     config["max_rejected"] = 10
