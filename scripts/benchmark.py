@@ -53,6 +53,7 @@ CHILD_ENV = {
 
 sys.path.insert(0, str(ROOT))
 
+from planhat_common.paging import CAP_STEP  # noqa: E402
 from planhat_common.registry import get_model  # noqa: E402
 
 
@@ -202,6 +203,21 @@ def _drain(stream: IO[bytes], copy_to: Path | None) -> tuple[int, dict[str, Any]
     return records, state
 
 
+def confirmations(counts: dict[str, int]) -> tuple[int, int]:
+    """Requests beyond ceil(N / cap) that planhat_common/paging.py makes, by reason.
+
+    (streams whose last page is full, streams whose one short page has a round size)
+    """
+    full = round_first = 0
+    for stream, n in counts.items():
+        cap = get_model(stream).page_cap
+        if n and n % cap == 0:
+            full += 1
+        elif 0 < n < cap and n % CAP_STEP == 0:
+            round_first += 1
+    return full, round_first
+
+
 def best(runs: list[Run]) -> Run:
     """The fastest of repeated runs."""
     return min(runs, key=lambda r: r.wall)
@@ -316,7 +332,13 @@ class Bench:
         cap = get_model(stream).page_cap
         minimum = max(1, math.ceil(tap.records / cap))
         self.report_tap(
-            stream, raw=raw, tap=tap, calls=tap.calls("GET", path), minimum=minimum, cap=cap
+            stream,
+            raw=raw,
+            tap=tap,
+            calls=tap.calls("GET", path),
+            minimum=minimum,
+            cap=cap,
+            confirmations=confirmations({stream: tap.records}),
         )
         return raw, tap
 
@@ -345,7 +367,9 @@ class Bench:
             calls=data_calls,
             minimum=minimum,
             cap=None,
-            note=f"{extra_reads} of them /customfields reads for typed custom fields at discovery",
+            confirmations=confirmations({s: counts[s] for s in streams}),
+            note=f"{extra_reads} /customfields read(s) for typed custom fields at discovery",
+            note_calls=extra_reads,
         )
 
     def report_tap(
@@ -357,9 +381,11 @@ class Bench:
         calls: int,
         minimum: int,
         cap: int | None,
+        confirmations: tuple[int, int],
         note: str = "",
+        note_calls: int = 0,
     ) -> None:
-        """Print one tap comparison."""
+        """Print one tap comparison; ``confirmations``: see :func:`confirmations`."""
         ratio = tap.wall / raw.wall
         print(f"\n[tap] {label}: {tap.records:,} records (raw loop: {raw.records:,})")
         print(
@@ -375,17 +401,18 @@ class Bench:
         )
         why = []
         extra = calls - minimum
-        if cap and extra == 1 and tap.records % cap == 0 and tap.records:
-            why.append("the last page was full, so one more (empty) page proves it was last")
-        elif cap and extra == 1 and tap.records < cap:
-            why.append("a short first page is confirmed with one more request (by design)")
-        elif extra:
+        full, round_first = confirmations
+        if full:
+            why.append(f"{full} stream(s) ended on a full page: an empty page proves it was last")
+        if round_first:
             why.append(
-                "short first pages are confirmed and full last pages need an empty one "
-                "to prove them last"
+                f"{round_first} stream(s) have a round count under the page cap: such a first "
+                f"page could be a server's cap (multiple of {CAP_STEP}), so it is confirmed"
             )
         if note:
             why.append(note)
+        if extra != full + round_first + (note_calls or 0):
+            why.append("UNEXPECTED: more than the paging rule explains")
         detail = f" (+{extra}: {'; '.join(why)})" if why else ""
         print(f"  requests {calls} vs minimum ceil(N/cap) = {minimum}{detail}")
         if cap is not None:
@@ -523,7 +550,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=None, help="N (default 100,000)")
     parser.add_argument("--big", action="store_true", help="N = 1,000,000")
     parser.add_argument(
-        "--other-records", type=int, default=1000, help="records of every other model"
+        "--other-records",
+        type=int,
+        default=1234,
+        help="records of every other model (default 1,234: a count that is a multiple of 100 "
+        "costs one more request per stream, see planhat_common/paging.py)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (best)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")

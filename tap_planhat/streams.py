@@ -263,6 +263,15 @@ class PlanhatStream(RESTStream[int]):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         self._reset_run_state(context)
         try:
+            yield from self._read(context)
+        finally:
+            self._prefetcher.close()
+            # The SDK writes no STATE after a stream whose bookmark did not move: without
+            # this, its last RECORD lines would wait for the next stream's messages.
+            self.planhat_tap.flush_output()
+
+    def _read(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        try:
             yield from super().get_records(context)
         except ModelNotAvailableError as exc:
             self.logger.warning(
@@ -272,11 +281,6 @@ class PlanhatStream(RESTStream[int]):
                 exc,
             )
             return
-        finally:
-            self._prefetcher.close()
-            # The SDK writes no STATE after a stream whose bookmark did not move: without
-            # this, its last RECORD lines would wait for the next stream's messages.
-            self.planhat_tap.flush_output()
         if self._run_ids is not None:
             yield from self._detected_deletions(context)
 
