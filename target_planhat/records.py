@@ -225,20 +225,24 @@ def _map_custom(record: dict[str, Any], options: MappingOptions) -> dict[str, An
     model = options.model
     if CUSTOM not in model.fields or options.custom_fields.mode == "off":
         return record
+    # A set difference, not a look-up per field: most records carry standard fields only.
+    extra = record.keys() - model.fields.keys()
+    moving = {n for n in extra if options.custom_fields.goes_to_custom(n)} if extra else set()
     existing = record.get(CUSTOM)
+    if not moving:
+        if isinstance(existing, dict):
+            record[CUSTOM] = dict(existing)
+        elif existing is None:
+            record.pop(CUSTOM, None)  # never send "custom": null
+        return record
     custom: dict[str, Any] = dict(existing) if isinstance(existing, dict) else {}
     payload: dict[str, Any] = {}
     for name, value in record.items():
-        if name == CUSTOM:
-            continue
-        if name not in model.fields and options.custom_fields.goes_to_custom(name):
+        if name in moving:
             custom[name] = value
-        else:
+        elif name != CUSTOM:
             payload[name] = value
-    if custom or isinstance(existing, dict):
-        payload[CUSTOM] = custom
-    elif existing is not None:
-        payload[CUSTOM] = existing
+    payload[CUSTOM] = custom
     return payload
 
 
@@ -254,7 +258,7 @@ def map_record(record: Mapping[str, Any], options: MappingOptions) -> MappedReco
     except (TypeError, orjson.JSONEncodeError) as exc:
         raise RecordRejectedError(f"record cannot be serialised to JSON: {exc}") from exc
     deleted = _present(safe.get(DELETED_AT))
-    for name in [k for k in safe if k.startswith(SDC_PREFIX)]:
+    for name in [k for k in safe.keys() - model.fields.keys() if k.startswith(SDC_PREFIX)]:
         del safe[name]
     original = safe  # a fresh copy already; ``working`` below is another
     exclude = options.exclude

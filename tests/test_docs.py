@@ -18,15 +18,18 @@ from readme_settings import SDK_SETTINGS, render  # noqa: E402
 PLUGINS = {"tap-planhat": "extractors", "target-planhat": "loaders"}
 
 
-def about(plugin: str) -> dict:
+def about_output(plugin: str, output_format: str) -> str:
     bindir = Path(sys.executable).parent
-    result = subprocess.run(
-        [str(bindir / plugin), "--about", "--format=json"],
+    return subprocess.run(
+        [str(bindir / plugin), "--about", f"--format={output_format}"],
         capture_output=True,
         text=True,
         check=True,
-    )
-    return json.loads(result.stdout)
+    ).stdout
+
+
+def about(plugin: str) -> dict:
+    return json.loads(about_output(plugin, "json"))
 
 
 def test_readme_settings_tables_match_about() -> None:
@@ -57,14 +60,7 @@ def test_about_shows_the_package_version(plugin: str) -> None:
 
 @pytest.mark.parametrize("plugin", sorted(PLUGINS))
 def test_markdown_about_shows_the_version_and_a_flush_left_header(plugin: str) -> None:
-    bindir = Path(sys.executable).parent
-    markdown = subprocess.run(
-        [str(bindir / plugin), "--about", "--format=markdown"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    head = markdown.split("## Capabilities")[0]
+    head = about_output(plugin, "markdown").split("## Capabilities")[0]
     assert f"Version: `{about(plugin)['version']}`" in head
     assert head.startswith(f"# `{plugin}`")
     assert not [line for line in head.splitlines() if line.startswith(" ")]
