@@ -18,6 +18,8 @@ from planhat_common.client import PlanhatClient
 from planhat_common.http import RequestBudget, RetryPolicy, make_session, send
 from planhat_common.settings import PlanhatConnection
 from tests.reliability.helpers import (
+    FAULTS_WITHIN_BUDGET,
+    MAX_RETRIES,
     MIXED_LOAD_SETTINGS,
     TAP,
     TARGET,
@@ -219,8 +221,88 @@ def test_no_command_leaks_a_token(
     }
     if ("load" in name and not fails) or "max_rejected" in name:
         assert "LEAKY" in outputs["dead letter"]
+    _assert_no_token(outputs)
+
+
+def _assert_no_token(outputs: dict[str, str]) -> None:
     for where, text in outputs.items():
         assert MARK not in text, f"{where}: ...{text[max(0, text.find(MARK) - 300) :][:600]}"
+
+
+COUNTED = ("status_burst", "rate_limit_burst", "reset", "truncate", "error_object", "stall")
+#: Where the tap's counted faults start: discovery (the shared client) or a stream's second
+#: page (singer-sdk's request path); each logs its retries its own way.
+TAP_PLACEMENTS = {"at discovery": 0, "mid-stream": 4}
+ANALYTICS = ["/dimensiondata/", "/analytics/"]
+FaultRun = tuple[str, dict[str, Any], bool, tuple[str, ...]]
+
+
+def _within_budget_runs() -> dict[str, FaultRun]:
+    runs: dict[str, FaultRun] = {}
+    for fault, config in FAULTS_WITHIN_BUDGET.items():
+        if not any(config.get(k) for k in COUNTED):  # latency: nothing to retry
+            runs[f"tap sync, {fault}"] = ("tap", config, False, ())
+            runs[f"target load, {fault}"] = ("target", config, False, ())
+            continue
+        for where, after in TAP_PLACEMENTS.items():
+            # The shared client's retry line, or the tap stream's (singer-sdk's backoff).
+            said = ("Retrying in", "(attempt 1)") if after == 0 else ("': retrying in",)
+            runs[f"tap sync, {fault}, {where}"] = ("tap", {**config, "after": after}, False, said)
+        runs[f"target load, {fault}"] = ("target", config, False, ("Retrying in", "(attempt 1)"))
+    return runs
+
+
+#: name -> (plugin, sandbox faults, fails, what stderr must say). Every fault of the
+#: reliability matrix, for the tap and the target, plus one failure beyond the retry budget
+#: for each: read timeouts for the tap, 503s on the analytics pushes (whose path carries the
+#: tenant token) for the target.
+FAULT_RUNS: dict[str, FaultRun] = _within_budget_runs()
+FAULT_RUNS["tap sync, read timeouts beyond the budget"] = (
+    "tap",
+    {"stall": 99, "stall_ms": 600, "stall_mode": "mid", "after": 4},
+    True,
+    (f"giving up after {MAX_RETRIES} attempts", "Read timed out"),
+)
+FAULT_RUNS["target load, analytics 503s beyond the budget"] = (
+    "target",
+    {"status_burst": 99, "status_code": 503, "only_paths": ANALYTICS},
+    True,
+    # The tenant token sits in the push path: it must show as *** (a positive control).
+    (f"Giving up after {MAX_RETRIES} attempts: POST /dimensiondata/*** returned 503",),
+)
+
+
+@pytest.mark.parametrize("name", FAULT_RUNS)
+def test_no_faulted_run_leaks_a_token(
+    sandbox_factory: Callable[..., SandboxServer],
+    tmp_path: Path,
+    name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plugin, faults, fails, expected = FAULT_RUNS[name]
+    sandbox = sandbox_factory(token=TOKEN, tenant_token=TENANT, faults=faults)
+    monkeypatch.setenv("LOGLEVEL", "DEBUG")
+    if plugin == "tap":
+        result = run_cli([TAP, "--config", _tap(sandbox, tmp_path)])
+    else:
+        argv = [TARGET, "--config", _target(sandbox, tmp_path, max_rejected=1)]
+        result = run_cli(argv, stdin=_load(sandbox))
+
+    assert (result.returncode != 0) is fails, result.stderr[-2000:]
+    assert "| DEBUG " in result.stderr  # library logs are included in what is searched
+    if not fails:
+        assert not any(sandbox.faults()[k] for k in COUNTED), "the fault never fired"
+    for fragment in expected:  # the fault's own log lines are among what is searched
+        assert fragment.lower() in result.stderr.lower(), result.stderr[-2000:]
+    outputs = {"stdout": result.stdout, "stderr": result.stderr}
+    if plugin == "tap":
+        assert fails or '"type":"RECORD"' in result.stdout.replace(" ", "")
+    else:
+        for what, file in (("dead letter", "dead_letter.jsonl"), ("ledger", "push_ledger.jsonl")):
+            path = tmp_path / file
+            outputs[what] = path.read_text() if path.exists() else ""
+        assert "LEAKY" in outputs["dead letter"]
+    _assert_no_token(outputs)
 
 
 def test_in_process_errors_do_not_carry_the_token(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import pytest
 
 from tests.reliability.helpers import (
@@ -35,8 +37,9 @@ if TYPE_CHECKING:
 
     from planhat_sandbox.server import SandboxServer
 
-#: The shared table but for a timeout before the response: that write still lands, possibly
-#: after its retry, which the clean-load comparison cannot allow for (the tap's matrix has it).
+#: The shared table but for a timeout before the response: that write still lands, after its
+#: retry, so its request is logged twice; it has a test of its own
+#: (test_a_timeout_before_the_response_lands_twice_and_leaves_a_clean_load).
 WITHIN_BUDGET = {
     name: faults
     for name, faults in FAULTS_WITHIN_BUDGET.items()
@@ -87,6 +90,65 @@ def test_load_under_fault_leaves_the_sandbox_as_a_clean_load(
     assert diff(clean, snapshot(fresh)) == []
 
 
+def _request_keys(sandbox: SandboxServer) -> Counter[tuple[str, str, str, int | None]]:
+    return Counter(
+        (
+            r["method"],
+            r["path"],
+            orjson.dumps(r["query"], option=orjson.OPT_SORT_KEYS).decode(),
+            r["status"],
+        )
+        for r in sandbox.requests_log()
+    )
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_a_timeout_before_the_response_lands_twice_and_leaves_a_clean_load(
+    sandbox_factory: Callable[..., SandboxServer], tmp_path: Path, placement: str
+) -> None:
+    # The stalled write is applied by the server after the client gave up on it and its
+    # retry was applied: the same keyed bulk upsert twice, which must change nothing.
+    clean_sandbox = sandbox_factory()
+    clean_config = target_config(clean_sandbox, tmp_path / "clean", **MIXED_LOAD_SETTINGS)
+    _, error = run_target(clean_config, mixed_load(clean_sandbox))
+    assert error is None, error
+    clean_requests = _request_keys(clean_sandbox)
+    clean, clean_states = clean_load()
+    assert diff(clean, snapshot(clean_sandbox)) == []
+
+    fresh = sandbox_factory()
+    fresh.set_faults(
+        **FAULTS_WITHIN_BUDGET["read-timeout-before-response"], after=PLACEMENTS[placement]
+    )
+    config = target_config(fresh, tmp_path / "faulty", **MIXED_LOAD_SETTINGS)
+    states, error = run_target(config, mixed_load(fresh))
+
+    assert error is None, error
+    assert states == clean_states
+    assert not Path(config["dead_letter_path"]).exists()
+    assert not fresh.faults()["stall"], "the fault never fired"
+    # Wait (bounded) for the stalled request to be handled: the sandbox logs it once applied.
+    expected = sum(clean_requests.values()) + 1
+    deadline = time.monotonic() + 15
+    while len(fresh.requests_log()) < expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    extra = _request_keys(fresh) - clean_requests
+    assert sum(extra.values()) == 1, extra  # one request sent twice, both answered ...
+    assert not clean_requests - _request_keys(fresh)  # ... and nothing else differs
+    ((method, path, _, status),) = extra
+    assert (method, status) == ("PUT", 200), extra  # a bulk upsert that landed twice
+    assert path in {"/companies", "/endusers", "/licenses"}, extra
+    after = snapshot(fresh)
+    assert diff(clean, after) == []
+    for model, key in (
+        ("companies", "externalId"),
+        ("endusers", "email"),
+        ("licenses", "externalId"),
+    ):
+        keys = [r[key] for r in after["collections"][model] if r.get(key)]
+        assert len(keys) == len(set(keys)), f"duplicate {model}"
+
+
 def test_a_server_cap_below_the_limit_still_finds_every_key(
     sandbox_factory: Callable[..., SandboxServer], tmp_path: Path
 ) -> None:
@@ -123,17 +185,44 @@ def test_a_server_cap_below_the_limit_still_finds_every_key(
     assert [r["query"]["offset"] for r in scans] == ["0", "100", "200"]
 
 
+#: A burst of MAX_RETRIES exhausts the budget; each entry names what the failure must say.
+#: Every 429 wait (60 s for headers-only with X-Rate-Limit-Remaining: 0) is capped by the
+#: tests' retry_max_wait_seconds, so these stay fast. Truncated JSON and an error object in a
+#: 200 replace list responses only: the target lists only to scan keys for update_only
+#: streams, so those two fail the contacts_update scan (GET /endusers), not a bulk upsert.
+#: A read timeout before the response is left out: that write lands late, after the run
+#: gave up (see test_a_timeout_before_the_response_...).
 BEYOND_BUDGET: dict[str, tuple[dict[str, Any], str]] = {
-    "503": ({"status_burst": MAX_RETRIES, "status_code": 503}, "returned 503"),
+    **{
+        str(code): ({"status_burst": MAX_RETRIES, "status_code": code}, f"returned {code}: ")
+        for code in (500, 502, 503, 504)
+    },
+    "429-retry-after": (
+        {"rate_limit_burst": MAX_RETRIES, "rate_limit_mode": "retry_after", "retry_after": 0},
+        "returned 429: ",
+    ),
+    "429-rate-limit-headers-only": (
+        {"rate_limit_burst": MAX_RETRIES, "rate_limit_mode": "headers"},
+        "returned 429: ",
+    ),
     "429-no-headers": (
         {"rate_limit_burst": MAX_RETRIES, "rate_limit_mode": "none"},
-        "returned 429",
+        "returned 429: ",
     ),
-    "reset-before-response": ({"reset": MAX_RETRIES, "reset_mode": "before"}, "failed: "),
-    "reset-mid-response": ({"reset": MAX_RETRIES, "reset_mode": "mid"}, "failed: "),
-    "read-timeout": ({"stall": MAX_RETRIES, "stall_ms": 600}, "timed out"),
-    "truncated-json": ({"truncate": MAX_RETRIES}, "unreadable JSON"),
-    "error-object-in-200": ({"error_object": MAX_RETRIES}, "expected an array"),
+    "reset-before-response": (
+        {"reset": MAX_RETRIES, "reset_mode": "before"},
+        "failed: ('Connection aborted.'",
+    ),
+    "reset-mid-response": (
+        {"reset": MAX_RETRIES, "reset_mode": "mid"},
+        "failed: ('Connection broken",
+    ),
+    "read-timeout-mid-response": (
+        {"stall": MAX_RETRIES, "stall_ms": 600, "stall_mode": "mid"},
+        "Read timed out",
+    ),
+    "truncated-json": ({"truncate": MAX_RETRIES}, "unreadable JSON body: GET /endusers?"),
+    "error-object-in-200": ({"error_object": MAX_RETRIES}, "expected an array: GET /endusers?"),
 }
 
 
@@ -154,6 +243,8 @@ def test_fault_beyond_the_retry_budget_fails_without_state_and_a_rerun_completes
     assert expected in message
     assert re.search(r"(PUT|GET) /(companies|endusers|licenses)\b", message), message
     assert states == []  # no STATE: nothing is acknowledged
+    # Every faulted answer was used up and the call still failed: exactly MAX_RETRIES tries.
+    assert not any(fresh.faults()[k] for k in COUNTED), fresh.faults()
     time.sleep(0.05)  # let requests the client gave up on finish server-side
 
     fresh.set_faults()
