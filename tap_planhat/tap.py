@@ -12,6 +12,7 @@ from typing_extensions import override
 from planhat_common.about import VersionedAbout
 from planhat_common.client import ModelNotFoundError, PlanhatClient
 from planhat_common.registry import get_model, readable_models
+from planhat_common.runtime import tune_gc
 from planhat_common.settings import PlanhatConnection, connection_properties
 from tap_planhat.dimension_data import DimensionDataStream
 from tap_planhat.output import FastSingerWriter
@@ -122,5 +123,11 @@ class TapPlanhat(VersionedAbout, Tap):
             return []
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """The ``tap-planhat`` command."""
+    tune_gc()
     TapPlanhat.cli()
+
+
+if __name__ == "__main__":
+    main()

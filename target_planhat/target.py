@@ -18,6 +18,7 @@ from planhat_common.about import VersionedAbout
 from planhat_common.client import PlanhatClient
 from planhat_common.http import PlanhatError, redact
 from planhat_common.registry import MAX_BODY_BYTES, MODELS, Model, Verb, find_model, get_model
+from planhat_common.runtime import tune_gc
 from planhat_common.settings import PlanhatConnection, connection_properties
 from target_planhat import push_ledger
 from target_planhat.dead_letter import DeadLetter
@@ -37,7 +38,7 @@ from target_planhat.sinks import (
     SingleRecordSink,
     SkipSink,
 )
-from target_planhat.writer import BatchWriter
+from target_planhat.writer import BatchWriter, prefer_the_writer
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
@@ -525,3 +526,10 @@ class TargetPlanhat(VersionedAbout, Target):
                 f"{rejected} record(s) were rejected, more than max_rejected={max_rejected}. "
                 f"Rejected records are in {self.dead_letter.path}."
             )
+
+
+def main() -> None:
+    """The ``target-planhat`` command."""
+    tune_gc()
+    prefer_the_writer()
+    TargetPlanhat.cli()
