@@ -7,8 +7,9 @@ last STATE, which includes pushes the killed run had already made. The ledger re
 digest of every acknowledged push item, and of every item whose push may have landed (see
 ``PushSink.outcome_unknown``), for ``push_ledger_hours``; an identical item found there is
 not sent again. Within one run nothing is skipped: only earlier runs' pushes count,
-each digest once per time it was pushed. The file holds digests only, never record values or
-tokens.
+each digest once per time it was pushed. Only items with a ``date`` are looked up: Planhat
+dates an item without one when it arrives, so the same item in a later run is a new event.
+The file holds digests only, never record values or tokens.
 """
 
 from __future__ import annotations

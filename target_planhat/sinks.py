@@ -581,11 +581,17 @@ class PushSink(SplittingSink):
     def write(self, records: list[MappedRecord]) -> None:
         ledger = self.planhat.push_ledger
         model = self.route.model.name
-        fresh = [r for r in records if not ledger.already_pushed(model, r.payload)]
-        if len(fresh) < len(records):
-            repeated = (
-                records[len(fresh) :] if not fresh else [r for r in records if r not in fresh]
-            )
+        fresh: list[MappedRecord] = []
+        repeated: list[MappedRecord] = []
+        for record in records:
+            # Without a date Planhat stamps the item when it arrives, so an identical item
+            # of a later run is a new event, not a replay: only dated items can be matched.
+            dated = record.payload.get("date") not in (None, "")
+            if dated and ledger.already_pushed(model, record.payload):
+                repeated.append(record)
+            else:
+                fresh.append(record)
+        if repeated:
             self.counts.unchanged += sum(r.count for r in repeated)
             self.logger.info(
                 "%d %s items were pushed by an earlier run (push ledger); not sent again",

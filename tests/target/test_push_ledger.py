@@ -11,19 +11,20 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def load(sandbox: Any) -> list[dict[str, Any]]:
+def load(sandbox: Any, date: str | None = "2024-05-01") -> list[dict[str, Any]]:
     company = sandbox.records("companies")[0]
+    dated = {"date": date} if date else {}
     return [
         schema("metrics", {"value": {"type": "number"}}),
         record(
             "metrics",
-            {"dimensionId": "logins", "value": 3, "externalId": company["externalId"]},
+            {"dimensionId": "logins", "value": 3, "externalId": company["externalId"], **dated},
         ),
         # Rejected by Planhat: never remembered, so a rerun tries it again.
-        record("metrics", {"dimensionId": "logins", "value": 1, "externalId": "NO-SUCH"}),
+        record("metrics", {"dimensionId": "logins", "value": 1, "externalId": "NO-SUCH", **dated}),
         schema("activities", {"email": {"type": "string"}}),
-        record("activities", {"email": "a@example.com", "action": "login"}),
-        record("activities", {"email": "a@example.com", "action": "login"}),
+        record("activities", {"email": "a@example.com", "action": "login", **dated}),
+        record("activities", {"email": "a@example.com", "action": "login", **dated}),
     ]
 
 
@@ -46,6 +47,17 @@ def test_a_rerun_pushes_only_what_was_not_acknowledged(sandbox: Any, tmp_path: P
     assert len(sandbox.records("dimension_data")) == before + 1
     assert pushes(sandbox) == ["dimensiondata"]  # only the rejected item, again
     assert sum("NO-SUCH" in line["reason"] for line in dead_letters(config)) == 2
+
+
+def test_items_without_a_date_are_new_events_and_always_pushed(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    # Planhat dates such an item when it arrives: the same login in a later run is another
+    # login, not a replay, so the ledger cannot tell them apart and does not try.
+    config = sandbox_config(sandbox, tmp_path, max_rejected=10)
+    run_target(config, load(sandbox, date=None))
+    run_target(config, load(sandbox, date=None))
+    assert len(sandbox.activities()) == 4
 
 
 def test_expired_or_disabled_ledgers_push_again(sandbox: Any, tmp_path: Path) -> None:
