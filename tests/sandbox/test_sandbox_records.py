@@ -66,17 +66,23 @@ def test_srcid_is_url_decoded(client: Client, sandbox: SandboxServer) -> None:
     assert client.ok("/companies/srcid-sf%2F001%20a")["_id"] == company["_id"]
 
 
-def test_put_is_partial_and_ignores_id(client: Client, sandbox: SandboxServer) -> None:
+@pytest.mark.parametrize(("prefix", "field"), [("extid-", "externalId"), ("srcid-", "sourceId")])
+def test_keyed_put_is_partial_and_ignores_id(
+    client: Client, sandbox: SandboxServer, prefix: str, field: str
+) -> None:
     company = sandbox.records("companies")[1]
     response = client.put(
-        f"/companies/extid-{company['externalId']}", {"_id": "x" * 24, "city": "Visby"}
+        f"/companies/{prefix}{company[field]}", {"_id": "x" * 24, "city": "Visby"}
     )
     assert response.status_code == 200
     assert response.json()["_id"] == company["_id"]
     stored = client.ok(f"/companies/{company['_id']}")
     assert stored["city"] == "Visby"
     assert stored["name"] == company["name"]
+    assert stored["externalId"] == company["externalId"]
+    assert stored["sourceId"] == company["sourceId"]
     assert stored["updatedAt"] > company["updatedAt"]
+    assert len(sandbox.records("companies")) == 20  # an update, never a create
 
 
 def test_put_merges_custom(client: Client, sandbox: SandboxServer) -> None:
@@ -210,21 +216,6 @@ def test_invoice_keyed_delete_uses_ext_id(client: Client, sandbox: SandboxServer
     invoice = sandbox.records("invoices")[1]
     assert client.delete(f"/invoices/extid-{invoice['extId']}").status_code == 200
     assert invoice["_id"] not in {r["_id"] for r in sandbox.records("invoices")}
-
-
-def test_put_by_srcid_is_a_partial_update(client: Client, sandbox: SandboxServer) -> None:
-    company = sandbox.records("companies")[7]
-    response = client.put(
-        f"/companies/srcid-{company['sourceId']}", {"_id": "y" * 24, "city": "Tromso"}
-    )
-    assert response.status_code == 200
-    assert response.json()["_id"] == company["_id"]
-    stored = client.ok(f"/companies/{company['_id']}")
-    assert stored["city"] == "Tromso"
-    assert stored["name"] == company["name"]
-    assert stored["externalId"] == company["externalId"]
-    assert stored["updatedAt"] > company["updatedAt"]
-    assert len(sandbox.records("companies")) == 20
 
 
 def test_put_by_srcid_changing_the_source_id_moves_the_key(
