@@ -1,8 +1,10 @@
 """The Planhat model registry: every model described exactly once.
 
 The tap (streams and schemas), the target (routing, keys, standard fields) and the sandbox
-(routes, matching, seed data) all read this module. Facts cite the sections of
-``shared/planhat-api.md``; where the API is unconfirmed the registry says so in ``notes``.
+(routes, matching, seed data) all read this module. A model's fields and their types come from
+public evidence (``evidence.py``, ``docs/field-types.md``); its endpoints, keys and quirks are
+stated here. Facts cite the sections of ``shared/planhat-api.md``; where the API is
+unconfirmed the registry says so in ``notes``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,16 @@ import enum
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
+
+from planhat_common.evidence import declared_fields
+from planhat_common.fieldtypes import (
+    DT,
+    SS,
+    FieldType,
+    N,
+    S,
+    Shape,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -28,40 +40,6 @@ class Verb(enum.Enum):
     #: POST of an array to the analytics host (metrics, user activities; §10, §11).
     PUSH = "push"
 
-
-class FieldType(enum.Enum):
-    """Value types of standard fields; the tap turns them into JSON schema."""
-
-    STRING = "string"
-    NUMBER = "number"
-    INTEGER = "integer"
-    BOOLEAN = "boolean"
-    DATETIME = "date-time"
-    #: Whole days since 1970-01-01, e.g. invoice dates (§10.3).
-    EPOCH_DAY = "epoch-day"
-    STRINGS = "string[]"
-    NUMBERS = "number[]"
-    OBJECT = "object"
-    OBJECTS = "object[]"
-    #: A user reference: an id string from get-by-id, ``{id, nickName}`` from lists (§13).
-    USER_REF = "user-ref"
-
-
-S, N, INT, B, DT, ED = (
-    FieldType.STRING,
-    FieldType.NUMBER,
-    FieldType.INTEGER,
-    FieldType.BOOLEAN,
-    FieldType.DATETIME,
-    FieldType.EPOCH_DAY,
-)
-SS, NS, OBJ, OS, UR = (
-    FieldType.STRINGS,
-    FieldType.NUMBERS,
-    FieldType.OBJECT,
-    FieldType.OBJECTS,
-    FieldType.USER_REF,
-)
 
 ALL_RECORD_VERBS = frozenset(
     {Verb.LIST, Verb.GET, Verb.CREATE, Verb.UPDATE, Verb.DELETE, Verb.BULK_UPSERT}
@@ -85,20 +63,6 @@ class Host(enum.Enum):
     ANALYTICS = "analytics"
 
 
-# Fields nearly every record model carries (§13 "Common to almost every model").
-_IDENTITY = {"_id": S, "externalId": S, "sourceId": S, "custom": OBJ, "__v": INT}
-_COMPANY_OWNED = {"companyId": S, "companyName": S}
-_TIMESTAMPS = {"createdAt": DT, "updatedAt": DT}
-
-
-def _fields(*parts: Mapping[str, FieldType], **extra: FieldType) -> Mapping[str, FieldType]:
-    merged: dict[str, FieldType] = {}
-    for part in parts:
-        merged.update(part)
-    merged.update(extra)
-    return MappingProxyType(merged)
-
-
 @dataclass(frozen=True)
 class Model:
     """One Planhat model.
@@ -107,7 +71,8 @@ class Model:
         name: snake_case plural stream name, e.g. ``time_entries``.
         planhat_name: Planhat's model name, as in ``/customfields`` ``parent`` (e.g. ``EndUser``).
         path: list/get/bulk path on the main API; ``None`` for write-only analytics models.
-        fields: standard fields and their types (anything else goes to ``custom``).
+        fields: standard fields and their declared types (anything else goes to ``custom``),
+            derived from the evidence (see :func:`standard_fields`).
         verbs: what the endpoint supports.
         keyables: bulk-upsert matching keys, in matching order (§8.2).
         company_field: the field referencing the owning company(ies), if any.
@@ -123,12 +88,13 @@ class Model:
         single_push_path: path on the analytics host for a push of one item, if any.
         selected_by_default: whether the tap selects the stream without a catalog.
         notes: what is unconfirmed about the model (§15.15).
+        list_user_refs: user references that lists return as ``{id, nickName}`` objects and
+            get-by-id as id strings (§13 Company).
     """
 
     name: str
     planhat_name: str
     path: str | None
-    fields: Mapping[str, FieldType]
     verbs: frozenset[Verb] = ALL_RECORD_VERBS
     keyables: tuple[str, ...] = DEFAULT_KEYABLES
     company_field: str | None = "companyId"
@@ -142,9 +108,12 @@ class Model:
     single_push_path: str | None = None
     selected_by_default: bool = True
     notes: str = ""
+    list_user_refs: tuple[str, ...] = ()
+    fields: Mapping[str, FieldType] = field(init=False, repr=False, compare=False)
     _names: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", standard_fields(self))
         if self.company_name_field not in self.fields:
             # Models without a denormalised name (companies, issues, NPS, ...) have none.
             object.__setattr__(self, "company_name_field", None)
@@ -174,6 +143,34 @@ class Model:
         return self._names
 
 
+#: Planhat's own record timestamps: its model pages document them as autogenerated ISO dates
+#: (docs/field-types.md, "Registry rules"), so a plain "string" elsewhere does not widen them.
+PLATFORM_TIMESTAMPS = ("createdAt", "updatedAt")
+
+
+def standard_fields(model: Model) -> Mapping[str, FieldType]:
+    """The fields of ``model`` with their declared types.
+
+    The evidence gives every field some public source shows, typed as the union of what the
+    sources show. Three registry rules add to it (docs/field-types.md, "Registry rules"): the
+    fields the registry itself relies on exist (``_id`` of listed models, bulk-upsert keys, the
+    company reference); Planhat's record timestamps and the replication key are timestamps.
+    """
+    fields = dict(declared_fields(model.name))
+    relied_on = [*model.keyables, model.company_field, model.external_id_field]
+    if model.path:
+        relied_on.append("_id")
+    for name in relied_on:
+        if name and name not in fields:
+            fields[name] = S
+    timestamps = set(PLATFORM_TIMESTAMPS) & fields.keys()
+    if model.replication_key:
+        timestamps.add(model.replication_key)
+    for name in timestamps:
+        fields[name] = fields.get(name, DT) | DT
+    return MappingProxyType(fields)
+
+
 def _singular(name: str) -> str:
     if name.endswith("ies"):
         return name[:-3] + "y"
@@ -190,75 +187,17 @@ MODELS: tuple[Model, ...] = (
         "companies",
         "Company",
         "/companies",
-        fields=_fields(
-            _IDENTITY,
-            _TIMESTAMPS,
-            name=S,
-            slug=S,
-            owner=UR,
-            coOwner=UR,
-            phase=S,
-            phaseSince=DT,
-            status=S,
-            h=N,
-            csmScore=N,
-            domains=SS,
-            description=S,
-            web=S,
-            address=S,
-            city=S,
-            zip=S,
-            country=S,
-            tags=SS,
-            usage=OBJ,
-            mrr=N,
-            arr=N,
-            mrrTotal=N,
-            nrr30=N,
-            nrrTotal=N,
-            renewalArr=N,
-            renewalMrr=N,
-            renewalDaysFromNow=INT,
-            customerFrom=DT,
-            customerTo=DT,
-            lastRenewal=DT,
-            lastActive=DT,
-            lastTouch=DT,
-            nextTouchDate=DT,
-            lastActivities=OS,
-            headId=S,
-            orgPath=S,
-            orgLevel=INT,
-            createDate=DT,
-            lastUpdated=DT,
-        ),
         company_field=None,
         replication_key="updatedAt",
         page_cap=5000,
         required_for_create=("name",),
         aliases=("account", "accounts"),
+        list_user_refs=("owner", "coOwner"),
     ),
     Model(
         "users",
         "User",
         "/users",
-        fields=_fields(
-            _IDENTITY,
-            _TIMESTAMPS,
-            email=S,
-            nickName=S,
-            firstName=S,
-            lastName=S,
-            roles=SS,
-            inactive=B,
-            isHidden=B,
-            removed=B,
-            image=S,
-            tzOffset=N,
-            managers=SS,
-            teams=SS,
-            createDate=DT,
-        ),
         company_field=None,
         replication_key="updatedAt",
         required_for_create=("email", "nickName", "firstName", "lastName"),
@@ -269,32 +208,6 @@ MODELS: tuple[Model, ...] = (
         "endusers",
         "EndUser",
         "/endusers",
-        fields=_fields(
-            _IDENTITY,
-            _COMPANY_OWNED,
-            _TIMESTAMPS,
-            email=S,
-            firstName=S,
-            lastName=S,
-            name=S,
-            otherEmails=SS,
-            position=S,
-            phone=S,
-            tags=SS,
-            featured=B,
-            primary=B,
-            archived=B,
-            usage=OBJ,
-            nps=INT,
-            npsComment=S,
-            npsDate=DT,
-            beats=INT,
-            convsTotal=INT,
-            relevance=N,
-            lastActive=DT,
-            lastTouch=DT,
-            createDate=DT,
-        ),
         keyables=("_id", "sourceId", "externalId", "email"),
         replication_key="updatedAt",
         required_for_create=("email",),
@@ -305,21 +218,6 @@ MODELS: tuple[Model, ...] = (
         "assets",
         "Asset",
         "/assets",
-        fields=_fields(
-            _IDENTITY,
-            _COMPANY_OWNED,
-            _TIMESTAMPS,
-            name=S,
-            serialNumber=S,
-            value=N,
-            _currency=S,
-            installDate=DT,
-            status=S,
-            ownerId=S,
-            ownerName=S,
-            followers=SS,
-            usage=OBJ,
-        ),
         replication_key="updatedAt",
         required_for_create=("name", "companyId"),
     ),
@@ -327,27 +225,11 @@ MODELS: tuple[Model, ...] = (
         "campaigns",
         "Campaign",
         "/campaigns",
-        fields=_fields(_IDENTITY, _COMPANY_OWNED, name=S, campaignPurpose=S),
     ),
     Model(
         "churn",
         "Churn",
         "/churn",
-        fields=_fields(
-            _IDENTITY,
-            _COMPANY_OWNED,
-            _TIMESTAMPS,
-            churnDate=DT,
-            reasons=SS,
-            products=SS,
-            value=N,
-            arr=N,
-            currency=S,
-            description=S,
-            comment=S,
-            onlyDowngrade=B,
-            snoozed=B,
-        ),
         replication_key="updatedAt",
         aliases=("churns",),
         notes="Fields only from Airbyte's schema; keep permissive (§15.16).",
@@ -356,30 +238,6 @@ MODELS: tuple[Model, ...] = (
         "conversations",
         "Conversation",
         "/conversations",
-        fields=_fields(
-            _IDENTITY,
-            _COMPANY_OWNED,
-            _TIMESTAMPS,
-            type=S,
-            isCustomType=B,
-            subject=S,
-            description=S,
-            snippet=S,
-            hasAttachments=B,
-            users=OS,
-            userIds=SS,
-            endusers=SS,
-            assigneeName=S,
-            activityTags=SS,
-            tags=SS,
-            starred=B,
-            pinned=B,
-            isOpen=B,
-            archived=B,
-            date=DT,
-            outDate=DT,
-            createDate=DT,
-        ),
         replication_key="updatedAt",
         aliases=("notes", "note"),
         notes="Notes and tickets are conversation types (§13 Note, Ticket).",
@@ -388,22 +246,6 @@ MODELS: tuple[Model, ...] = (
         "custom_fields",
         "CustomField",
         "/customfields",
-        fields=_fields(
-            {"_id": S, "__v": INT},
-            name=S,
-            type=S,
-            parent=S,
-            isFeatured=B,
-            isHidden=B,
-            isShared=B,
-            isLocked=B,
-            isMandatory=B,
-            isFormula=B,
-            treatUndefinedAsZero=B,
-            formula=S,
-            listValues=SS,
-            numberFormat=S,
-        ),
         verbs=ALL_RECORD_VERBS - {Verb.BULK_UPSERT},
         keyables=("_id",),
         company_field=None,
@@ -415,25 +257,6 @@ MODELS: tuple[Model, ...] = (
         "invoices",
         "Invoice",
         "/invoices",
-        fields=_fields(
-            {"_id": S, "sourceId": S, "custom": OBJ, "__v": INT},
-            extId=S,
-            invoiceNo=S,
-            cId=S,
-            cName=S,
-            currency=S,
-            product=S,
-            amountTotal=N,
-            lineItems=OS,
-            invoiceDate=ED,
-            dueDate=ED,
-            paidDate=ED,
-            status=S,
-            emails=SS,
-            addressCountry=S,
-            invoiceCycle=S,
-            lastUpdated=DT,
-        ),
         keyables=("_id", "sourceId", "extId"),
         company_field="cId",
         company_name_field="cName",
@@ -446,24 +269,6 @@ MODELS: tuple[Model, ...] = (
         "issues",
         "Issue",
         "/issues",
-        fields=_fields(
-            _IDENTITY,
-            _TIMESTAMPS,
-            title=S,
-            description=S,
-            companyIds=SS,
-            companies=OS,
-            enduserIds=SS,
-            conversationIds=SS,
-            source=S,
-            sourceUrl=S,
-            priority=S,
-            archived=B,
-            status=S,
-            mrrCombined=N,
-            arrCombined=N,
-            followers=SS,
-        ),
         company_field="companyIds",
         replication_key="updatedAt",
         required_for_create=("title",),
@@ -472,49 +277,12 @@ MODELS: tuple[Model, ...] = (
         "licenses",
         "License",
         "/licenses",
-        fields=_fields(
-            _IDENTITY,
-            _COMPANY_OWNED,
-            product=S,
-            parent=S,
-            _currency=S,
-            mrr=N,
-            arr=N,
-            value=N,
-            fromDate=DT,
-            toDate=DT,
-            toDateIncluded=B,
-            fixedPeriod=B,
-            length=N,
-            renewalStatus=S,
-            autoRenews=B,
-            renewalPeriod=N,
-            renewalUnit=S,
-            noticePeriod=N,
-            noticeUnit=S,
-            renewalDate=DT,
-            renewalDaysFromNow=INT,
-            isOverdue=B,
-            invoiceCycle=S,
-        ),
         required_for_create=("_currency", "fromDate", "companyId"),
     ),
     Model(
         "nps",
         "NPS",
         "/nps",
-        fields=_fields(
-            {"_id": S, "sourceId": S, "custom": OBJ, "__v": INT},
-            cId=S,
-            email=S,
-            euId=S,
-            campaignId=S,
-            score=INT,
-            comment=S,
-            source=S,
-            dateSent=DT,
-            dateAnswered=DT,
-        ),
         keyables=("_id", "sourceId"),
         company_field="cId",
         external_id_field=None,
@@ -525,87 +293,28 @@ MODELS: tuple[Model, ...] = (
         "objectives",
         "Objective",
         "/objectives",
-        fields=_fields(_IDENTITY, _COMPANY_OWNED, name=S, health=N),
     ),
     Model(
         "opportunities",
         "Opportunity",
         "/opportunities",
-        fields=_fields(
-            _IDENTITY,
-            _COMPANY_OWNED,
-            title=S,
-            salesStage=S,
-            status=S,
-            _currency=S,
-            ownerId=S,
-            mrr=N,
-            arr=N,
-            nrr=N,
-            contractLength=N,
-            probability=N,
-            stageHistory=OS,
-            dealDate=DT,
-            landingDate=DT,
-            closeDate=DT,
-        ),
     ),
     Model(
         "projects",
         "Project",
         "/projects",
-        fields=_fields(
-            _IDENTITY,
-            _COMPANY_OWNED,
-            name=S,
-            currency=S,
-            startDate=DT,
-            endDate=DT,
-            mrr=N,
-            arr=N,
-            nrr=N,
-        ),
         required_for_create=("name",),
     ),
     Model(
         "sales",
         "Sale",
         "/sales",
-        fields=_fields(
-            _IDENTITY,
-            _COMPANY_OWNED,
-            _currency=S,
-            product=S,
-            salesDate=DT,
-            value=N,
-        ),
         required_for_create=("_currency", "companyId", "salesDate", "value"),
     ),
     Model(
         "tasks",
         "Task",
         "/tasks",
-        fields=_fields(
-            _IDENTITY,
-            _COMPANY_OWNED,
-            _TIMESTAMPS,
-            mainType=S,
-            type=S,
-            action=S,
-            description=S,
-            startTime=DT,
-            endTime=DT,
-            dateDone=DT,
-            noSpecificTime=B,
-            repeat=S,
-            ownerId=S,
-            ownerName=S,
-            doneBy=S,
-            endusers=SS,
-            users=SS,
-            status=S,
-            isArchived=B,
-        ),
         replication_key="updatedAt",
         required_for_create=("mainType", "companyId"),
     ),
@@ -613,22 +322,6 @@ MODELS: tuple[Model, ...] = (
         "tickets",
         "Ticket",
         "/tickets",
-        fields=_fields(
-            {"_id": S, "sourceId": S, "custom": OBJ, "__v": INT},
-            _COMPANY_OWNED,
-            source=S,
-            email=S,
-            domains=SS,
-            title=S,
-            description=S,
-            url=S,
-            tags=SS,
-            type=S,
-            severity=S,
-            product=S,
-            timeSpent=N,
-            status=S,
-        ),
         verbs=frozenset({Verb.LIST, Verb.DELETE, Verb.BULK_UPSERT}),
         keyables=("_id", "sourceId"),
         external_id_field=None,
@@ -639,23 +332,6 @@ MODELS: tuple[Model, ...] = (
         "time_entries",
         "TimeEntry",
         "/timeentries",
-        fields=_fields(
-            _IDENTITY,
-            _COMPANY_OWNED,
-            date=DT,
-            hours=N,
-            isTimeOff=B,
-            description=S,
-            isBillable=B,
-            billingCode=S,
-            currency=S,
-            billableRate=N,
-            totalBilled=N,
-            costRate=N,
-            totalCost=N,
-            timesheetStatus=S,
-            timesheetId=S,
-        ),
         required_for_create=("date", "hours"),
         aliases=("timeentries", "timeentry"),
     ),
@@ -663,17 +339,6 @@ MODELS: tuple[Model, ...] = (
         "timesheets",
         "Timesheet",
         "/timesheets",
-        fields=_fields(
-            {"_id": S, "__v": INT, "custom": OBJ},
-            approvedBy=S,
-            status=S,
-            timeEntries=SS,
-            dateOfApproval=DT,
-            dateFrom=ED,
-            dateTo=ED,
-            assignedModel=S,
-            assignedId=S,
-        ),
         keyables=("_id",),
         company_field=None,
         external_id_field=None,
@@ -683,35 +348,15 @@ MODELS: tuple[Model, ...] = (
         "workspaces",
         "Workspace",
         "/workspaces",
-        fields=_fields(_IDENTITY, _COMPANY_OWNED, name=S, ownerId=S),
         notes="Verbs follow ROBO and CRUDS; unconfirmed (§4).",
     ),
     Model(
         "workflows",
         "Workflow",
         "/workflows",
-        fields=_fields(
-            _IDENTITY,
-            _COMPANY_OWNED,
-            _TIMESTAMPS,
-            name=S,
-            type=S,
-            owner=S,
-            status=S,
-            templateId=S,
-            targetId=S,
-            targetModel=S,
-            targetName=S,
-            endUserEmail=S,
-            startDate=DT,
-            expectedEndDate=DT,
-            archiveDate=DT,
-            isArchived=B,
-            openRate=N,
-            clickRate=N,
-            percentDone=N,
-        ),
         verbs=frozenset({Verb.LIST}),
+        keyables=("_id",),
+        external_id_field=None,
         replication_key="updatedAt",
         notes="Only listing is corroborated (Airbyte stream; §4).",
     ),
@@ -719,16 +364,6 @@ MODELS: tuple[Model, ...] = (
         "dimension_data",
         "DimensionData",
         "/dimensiondata",
-        fields=_fields(
-            {"_id": S},
-            dimensionId=S,
-            time=DT,
-            value=N,
-            model=S,
-            parentId=S,
-            companyId=S,
-            companyName=S,
-        ),
         verbs=frozenset({Verb.LIST, Verb.PUSH}),
         keyables=(),
         external_id_field=None,
@@ -743,18 +378,6 @@ MODELS: tuple[Model, ...] = (
         "user_activities",
         "Activity",
         None,
-        fields=_fields(
-            email=S,
-            externalId=S,
-            id=S,
-            cId=S,
-            name=S,
-            action=S,
-            weight=N,
-            count=INT,
-            date=DT,
-            info=OBJ,
-        ),
         verbs=frozenset({Verb.PUSH}),
         keyables=(),
         company_field=None,
@@ -792,19 +415,20 @@ def readable_models() -> Iterator[Model]:
 
 
 #: Planhat custom-field types (``/customfields`` ``type``) and the value type they hold (§13).
+#: No source types the values of a kind more narrowly than this, so ratings are numbers.
 CUSTOM_FIELD_TYPES: Mapping[str, FieldType] = MappingProxyType(
     {
         "number": N,
         "text": S,
         "rich text": S,
-        "checkbox": B,
+        "checkbox": FieldType.of(Shape.BOOLEAN),
         "day": DT,
         "date": DT,
         "list": S,
         "multipicklist": SS,
         "team member": S,
         "team members": SS,
-        "rating": INT,
+        "rating": N,
         "phone": S,
         "email": S,
         "enduser": S,

@@ -8,7 +8,7 @@ Behaviour the sandbox chooses where Planhat's is unknown (each marked in the cod
 
 * Lists default to insertion order; ``sort`` ties break by ``_id``; missing values sort first
   ascending (last descending).
-* ``owner``-style user references (``FieldType.USER_REF``) are stored as id strings, returned
+* ``owner``-style user references (``Model.list_user_refs``) are stored as id strings, returned
   as-is by get-by-id and as ``{"id", "nickName"}`` objects by lists (§13).
 * A single ``PUT`` always bumps the update timestamps; a bulk item that changes nothing counts in
   ``nonupdates`` and is not written. A bulk request uses one timestamp for all its items.
@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from planhat_common.registry import BULK_UPSERT_MAX_ITEMS, FieldType, Model, get_model
+from planhat_common.registry import BULK_UPSERT_MAX_ITEMS, Model, get_model
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -147,7 +147,7 @@ class Api:
         if select:
             names = ["_id", *(s.strip() for s in select.split(",") if s.strip())]
             page = [{n: r[n] for n in names if n in r} for r in page]
-        refs = [n for n, t in model.fields.items() if t is FieldType.USER_REF]
+        refs = model.list_user_refs
         if not refs:
             return page
         users = self.store.collection("users").records

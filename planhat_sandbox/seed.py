@@ -23,366 +23,102 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from planhat_common.registry import CUSTOM_FIELD_TYPES, MODELS, FieldType, Model, find_model
+from planhat_common.fieldtypes import Shape
+from planhat_common.registry import CUSTOM_FIELD_TYPES, MODELS, Model, find_model, get_model
 from planhat_sandbox.store import Record, Store, company_name_field, iso_ms
+from planhat_sandbox.values import (
+    BASE_EPOCH_DAY,
+    BASE_MS,
+    DAY_MS,
+    UNFIT_FIELDS,
+    YEAR_MS,
+    Pools,
+    below,
+    between,
+    field_gen,
+    person,
+    pick,
+    some,
+)
+from planhat_sandbox.words import COMPANY_A, COMPANY_B, COMPANY_C, CUSTOM_NAMES, LIST_VALUES, WORDS
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
-#: Seeded "now": 2024-01-01T00:00:00.000Z. Seed timestamps lie before it.
-BASE_MS = 1_704_067_200_000
-BASE_EPOCH_DAY = 19723
-DAY_MS = 86_400_000
-YEAR_MS = 365 * DAY_MS
-DIMENSIONS = ("logins", "active_users", "api_calls")
-DIMENSION_DAYS = 7
-DIMENSION_COMPANIES = 5
+    from planhat_common.fieldtypes import FieldType
 
-FIRST = [
-    "Alice",
-    "Bruno",
-    "Chen",
-    "Dana",
-    "Emil",
-    "Fatima",
-    "Gustav",
-    "Hana",
-    "Ivan",
-    "Julia",
-    "Karl",
-    "Lena",
-    "Mateo",
-    "Nora",
-    "Omar",
-    "Priya",
-    "Quinn",
-    "Rosa",
-    "Sven",
-    "Tara",
-    "Umar",
-    "Vera",
-    "Wen",
-    "Ximena",
-    "Yusuf",
-    "Zoe",
-    "Astrid",
-    "Bjorn",
-    "Chloe",
-    "Diego",
-]
-LAST = [
-    "Andersson",
-    "Baker",
-    "Costa",
-    "Dubois",
-    "Eriksen",
-    "Fischer",
-    "Garcia",
-    "Hansen",
-    "Ito",
-    "Jensen",
-    "Kowalski",
-    "Lindqvist",
-    "Moreau",
-    "Nakamura",
-    "Okafor",
-    "Petrov",
-    "Quist",
-    "Rossi",
-    "Schmidt",
-    "Tanaka",
-    "Usman",
-    "Varga",
-    "Weber",
-    "Xu",
-    "Yilmaz",
-    "Zhang",
-]
-COMPANY_A = [
-    "Acme",
-    "Blue",
-    "Crimson",
-    "Delta",
-    "Evergreen",
-    "Falcon",
-    "Granite",
-    "Harbor",
-    "Iron",
-    "Juniper",
-    "Keystone",
-    "Lumen",
-    "Meridian",
-    "Northwind",
-    "Orbit",
-    "Pioneer",
-    "Quartz",
-    "Redwood",
-    "Summit",
-    "Tidal",
-    "Umbra",
-    "Vertex",
-    "Willow",
-    "Zenith",
-]
-COMPANY_B = [
-    "Analytics",
-    "Systems",
-    "Logistics",
-    "Health",
-    "Robotics",
-    "Foods",
-    "Energy",
-    "Labs",
-    "Media",
-    "Software",
-    "Capital",
-    "Networks",
-    "Dynamics",
-    "Works",
-    "Partners",
-    "Studios",
-]
-COMPANY_C = ("AB", "Inc", "Ltd", "GmbH", "AS", "SA", "Oy", "LLC")
-CITIES = ("Stockholm", "Berlin", "London", "New York", "Oslo", "Paris", "Madrid", "Tokyo")
-COUNTRIES = ("Sweden", "Germany", "United Kingdom", "United States", "Norway", "France", "Spain")
-TAGS = ("enterprise", "smb", "pilot", "strategic", "at-risk", "expansion", "emea", "apac")
-WORDS = [
-    "quarterly",
-    "review",
-    "onboarding",
-    "renewal",
-    "kickoff",
-    "escalation",
-    "training",
-    "rollout",
-    "pricing",
-    "integration",
-    "feedback",
-    "roadmap",
-    "workshop",
-    "migration",
-    "health",
-    "check",
-]
-PRODUCTS = ("Core", "Analytics Add-on", "Premium Support", "API Access", "Seats")
-CURRENCIES = ("USD", "EUR", "GBP", "SEK")
-STATUSES: Mapping[str, tuple[str, ...]] = {
-    "companies": ("prospect", "coming", "customer", "canceled", "lost"),
-    "invoices": ("pending", "paid", "overdue"),
-    "opportunities": ("active", "won", "lost"),
-    "licenses": ("ongoing", "renewed", "lost"),
-    "timesheets": ("draft", "submitted", "approved", "returned"),
-}
-DEFAULT_STATUSES = ("open", "in progress", "done", "closed")
-CHOICES: Mapping[str, tuple[str, ...]] = {
-    "phase": ("Onboarding", "Adoption", "Renewal", "Expansion"),
-    "type": ("note", "email", "call", "chat", "ticket"),
-    "mainType": ("task", "event"),
-    "priority": ("low", "medium", "high"),
-    "severity": ("low", "medium", "high", "critical"),
-    "salesStage": ("Discovery", "Demo", "Proposal", "Negotiation"),
-    "renewalStatus": ("ongoing", "renewed", "lost"),
-    "renewalUnit": ("month", "year"),
-    "noticeUnit": ("month", "day"),
-    "invoiceCycle": ("monthly", "quarterly", "yearly"),
-    "repeat": ("daily", "weekly", "monthly"),
-    "source": ("api", "zendesk", "salesforce", "hubspot"),
-    "roles": ("admin", "csm", "manager", "viewer"),
-    "teams": ("EMEA", "Americas", "APAC"),
-    "reasons": ("price", "product fit", "support", "budget"),
-    "campaignPurpose": ("nps", "onboarding", "upsell"),
-    "assignedModel": ("User",),
-    "targetModel": ("Company", "EndUser"),
-    "timesheetStatus": ("draft", "submitted", "approved", "returned"),
-    "numberFormat": ("integer", "decimal", "currency", "percent"),
-}
-CUSTOM_NAMES: Mapping[str, str] = {
-    "number": "Seats Purchased",
-    "text": "Segment Note",
-    "rich text": "Account Plan",
-    "checkbox": "Reference Customer",
-    "day": "Kickoff Day",
-    "date": "Contract Signed",
-    "list": "Tier",
-    "multipicklist": "Modules",
-    "team member": "Solutions Engineer",
-    "team members": "Account Team",
-    "rating": "Champion Strength",
-    "phone": "Support Line",
-    "email": "Billing Email",
-    "enduser": "Main Contact",
-    "endusers": "Stakeholders",
-    "url": "CRM Link",
-}
-LIST_VALUES = ("Gold", "Silver", "Bronze", "Platinum")
 OTHER_MODEL_CUSTOM_TYPES = 5
 #: Records past this many per model reuse generated field values (see ``seed_model``).
 TEMPLATES = 2048
-#: Shares of optional fields left out / set to null, and of true booleans.
+#: Shares of optional fields left out / set to null.
 ABSENT_SHARE = 0.1
 NULL_SHARE = 0.02
-TRUE_SHARE = 0.3
 ALWAYS = frozenset({"_id", "name", "email", "title", "createdAt", "updatedAt", "lastUpdated"})
-
-
-class _Context:
-    """Ids and names of already-seeded records that later models reference."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        self.user_ids: list[str] = []
-        self.user_names: list[str] = []
-        self.companies: list[Record] = []
-        self.enduser_ids: list[str] = []
-        self.enduser_emails: list[str] = []
-        self.dates = [
-            iso_ms(BASE_MS - _below(rng, 3 * YEAR_MS) + _below(rng, DAY_MS)) for _ in range(4096)
-        ]
-        self.custom_fields: dict[str, list[Record]] = {}
-
-    def any_id(self, rng: random.Random) -> str | None:
-        pool = self.user_ids or self.enduser_ids
-        return _pick(rng, pool) if pool else None
-
-
-def _pick(rng: random.Random, pool: Sequence[Any]) -> Any:
-    return pool[int(rng.random() * len(pool))]
-
-
-def _below(rng: random.Random, n: int) -> int:
-    return int(rng.random() * n)
-
-
-def _between(rng: random.Random, low: int, high: int) -> int:
-    return low + int(rng.random() * (high - low))
-
-
-def _some(rng: random.Random, pool: Sequence[Any], k: int) -> list[Any]:
-    """``k`` distinct items of ``pool`` (a rotated slice: cheaper than ``random.sample``)."""
-    start = int(rng.random() * len(pool)) if pool else 0
-    return [pool[(start + j) % len(pool)] for j in range(min(k, len(pool)))]
-
-
-def _person(rng: random.Random) -> tuple[str, str]:
-    return _pick(rng, FIRST), _pick(rng, LAST)
+DIMENSIONS = ("logins", "active_users", "api_calls")
+#: Spellings of a record's company reference that sources show, and the company attribute
+#: each holds (tickets and notes also carry the company's externalId).
+COMPANY_REFERENCES = {
+    "companyId": "_id",
+    "cId": "_id",
+    "companyName": "name",
+    "cName": "name",
+    "companyExternalId": "externalId",
+}
+DIMENSION_DAYS = 7
+DIMENSION_COMPANIES = 5
 
 
 def _company_name(rng: random.Random, i: int) -> str:
-    return f"{_pick(rng, COMPANY_A)} {_pick(rng, COMPANY_B)} {_pick(rng, COMPANY_C)} {i + 1}"
+    return f"{pick(rng, COMPANY_A)} {pick(rng, COMPANY_B)} {pick(rng, COMPANY_C)} {i + 1}"
 
 
-def _string_gen(model: Model, name: str, ctx: _Context) -> Any:  # noqa: C901, PLR0911, PLR0912
-    lname = name.lower()
-    if name in CHOICES:
-        pool = CHOICES[name]
-        return lambda rng, _i: _pick(rng, pool)
-    if name == "status":
-        statuses = STATUSES.get(model.name, DEFAULT_STATUSES)
-        return lambda rng, _i: _pick(rng, statuses)
-    if "currency" in lname:
-        return lambda rng, _i: _pick(rng, CURRENCIES)
-    if name == "product":
-        return lambda rng, _i: _pick(rng, PRODUCTS)
-    if name == "city":
-        return lambda rng, _i: _pick(rng, CITIES)
-    if name in {"country", "addressCountry"}:
-        return lambda rng, _i: _pick(rng, COUNTRIES)
-    if name in {"web", "url", "sourceUrl", "image"}:
-        return lambda rng, i: f"https://{_pick(rng, COMPANY_A).lower()}{i}.example.com"
-    if name == "phone":
-        return lambda rng, _i: f"+46 8 {_between(rng, 100, 999)} {_between(rng, 1000, 9999)}"
-    if "email" in lname:
-        return lambda rng, _i: _pick(rng, ctx.enduser_emails) if ctx.enduser_emails else None
-    if name == "name":
-        label = model.planhat_name
-        return lambda rng, i: f"{_pick(rng, WORDS).title()} {label} {i + 1}"
-    if lname.endswith("name"):
-        return lambda rng, _i: " ".join(_person(rng))
-    if name.endswith("Id") or name in {"owner", "approvedBy", "doneBy", "parent"}:
-        return lambda rng, _i: ctx.any_id(rng)
-    if name == "zip":
-        return lambda rng, _i: f"{_between(rng, 10000, 99999)}"
-    return lambda rng, _i: " ".join(_pick(rng, WORDS) for _ in range(_between(rng, 1, 5)))
-
-
-def _number_gen(name: str) -> Any:
-    lname = name.lower()
-    if name in {"h", "health", "csmScore"}:
-        return lambda rng, _i: float(_between(rng, 1, 11))
-    if "probability" in lname or "rate" in lname or lname.startswith("percent"):
-        return lambda rng, _i: round(rng.random() * 100, 1)
-    if name in {"hours", "timeSpent"}:
-        return lambda rng, _i: round(rng.uniform(0.5, 8), 1)
-    return lambda rng, _i: round(rng.random() * 50_000, 2)
-
-
-def _value_gen(model: Model, name: str, ftype: FieldType, ctx: _Context) -> Any:  # noqa: C901, PLR0911, PLR0912
-    if ftype is FieldType.STRING:
-        return _string_gen(model, name, ctx)
-    if ftype is FieldType.NUMBER:
-        return _number_gen(name)
-    if ftype is FieldType.INTEGER:
-        if name in {"score", "nps"}:
-            return lambda rng, _i: _below(rng, 11)
-        return lambda rng, _i: _below(rng, 100)
-    if ftype is FieldType.BOOLEAN:
-        return lambda rng, _i: rng.random() < TRUE_SHARE
-    if ftype is FieldType.DATETIME:
-        dates = ctx.dates
-        return lambda rng, _i: _pick(rng, dates)
-    if ftype is FieldType.EPOCH_DAY:
-        return lambda rng, _i: BASE_EPOCH_DAY - _below(rng, 700)
-    if ftype is FieldType.STRINGS:
-        pool = CHOICES.get(name, TAGS)
-        if name == "domains":
-            return lambda _rng, i: [f"{model.name}{i}.example.com"]
-        if name.lower().endswith(("ids", "users", "followers", "managers", "timeentries")):
-            return lambda rng, _i: [x for x in (ctx.any_id(rng),) if x]
-        if name in {"emails", "otherEmails"}:
-            return lambda rng, i: [f"billing{i}@example.com"] if rng.random() < TRUE_SHARE else []
-        return lambda rng, _i: _some(rng, pool, _below(rng, min(3, len(pool)) + 1))
-    if ftype is FieldType.NUMBERS:
-        return lambda rng, _i: [round(rng.random() * 100, 2) for _ in range(_below(rng, 4))]
-    if ftype is FieldType.OBJECT:
-        return lambda rng, _i: {"logins": _below(rng, 500), "seats": _between(rng, 1, 200)}
-    if ftype is FieldType.OBJECTS:
-        dates = ctx.dates
-        return lambda rng, _i: [
-            {"action": _pick(rng, WORDS), "date": _pick(rng, dates)} for _ in range(_below(rng, 3))
-        ]
-    # FieldType.USER_REF: stored as a user id (lists render it as {id, nickName}).
-    return lambda rng, _i: _pick(rng, ctx.user_ids) if ctx.user_ids else None
-
-
-def _custom_gen(type_name: str, field: Record, ctx: _Context) -> Any:  # noqa: PLR0911
-    """A value generator for one custom field, by its type."""
-    ftype = CUSTOM_FIELD_TYPES[type_name]
-    values = field.get("listValues") or list(LIST_VALUES)
+def _custom_gen(type_name: str, definition: Record, pools: Pools) -> Any:  # noqa: PLR0911
+    """A value generator for one custom field, by its type (every shape, quirks included)."""
+    field_type = CUSTOM_FIELD_TYPES[type_name]
+    values = definition.get("listValues") or list(LIST_VALUES)
     if type_name == "list":
-        return lambda rng, _i: _pick(rng, values)
+        return lambda rng, _i: pick(rng, values)
     if type_name == "multipicklist":
-        return lambda rng, _i: _some(rng, values, _between(rng, 1, 3))
+        return lambda rng, _i: some(rng, values, between(rng, 1, 3))
     if type_name in {"team member", "enduser"}:
-        ids = ctx.user_ids if type_name == "team member" else ctx.enduser_ids
-        return lambda rng, _i: _pick(rng, ids) if ids else None
+        ids = pools.user_ids if type_name == "team member" else pools.enduser_ids
+        return lambda rng, _i: pick(rng, ids) if ids else None
     if type_name in {"team members", "endusers"}:
-        ids = ctx.user_ids if type_name == "team members" else ctx.enduser_ids
-        return lambda rng, _i: _some(rng, ids, _between(rng, 1, 3))
-    if type_name == "rating":
-        return lambda rng, _i: _between(rng, 1, 6)
+        ids = pools.user_ids if type_name == "team members" else pools.enduser_ids
+        return lambda rng, _i: some(rng, ids, between(rng, 1, 3))
     if type_name in {"email", "url", "phone"}:
-        return _string_gen(field_model(), type_name, ctx)
-    if ftype is FieldType.STRING:
-        return lambda rng, _i: f"{_pick(rng, WORDS)} {_pick(rng, WORDS)}"
-    return _value_gen(field_model(), type_name, ftype, ctx)
+        return field_gen(field_model(), type_name, field_type, pools, plain=True)
+    if type_name in {"text", "rich text"}:
+        return lambda rng, _i: f"{pick(rng, WORDS)} {pick(rng, WORDS)}"
+    unfit = type_name == "number"  # "n/a" in a number custom field
+    return field_gen(field_model(), type_name, field_type, pools, plain=False, unfit=unfit)
 
 
 def field_model() -> Model:
     """The custom-field model (used only for generator lookups)."""
-    model = find_model("custom_fields")
-    if model is None:  # pragma: no cover - the registry always has it
-        raise LookupError("custom_fields is missing from the registry")
-    return model
+    return get_model("custom_fields")
+
+
+def plain_fields(model: Model) -> set[str | None]:
+    """Fields the sandbox itself reads (keys, references, sort keys): one clean shape."""
+    return {
+        "_id",
+        "custom",
+        "__v",
+        "type",
+        "firstName",
+        "lastName",
+        "nickName",
+        *COMPANY_REFERENCES,
+        *ALWAYS,
+        *model.keyables,
+        *model.required_for_create,
+        *model.list_user_refs,
+        model.company_field,
+        company_name_field(model),
+        model.external_id_field,
+        model.replication_key,
+    }
 
 
 class Seeder:
@@ -394,7 +130,9 @@ class Seeder:
         """Prepare to seed ``store``."""
         self.store = store
         self.rng = random.Random(seed)  # noqa: S311 - reproducible data, not security
-        self.ctx = _Context(self.rng)
+        self.pools = Pools(self.rng)
+        self.companies: list[Record] = []
+        self.custom_fields: dict[str, list[Record]] = {}
         self.records = records
         self.model_records = dict(model_records or {})
 
@@ -425,11 +163,11 @@ class Seeder:
 
         Runs last, so enduser and team-member fields can reference every seeded record.
         """
-        customs = self.ctx.custom_fields.get(model.planhat_name)
+        customs = self.custom_fields.get(model.planhat_name)
         if not customs or "custom" not in model.fields:
             return
         rng = self.rng
-        gens = [(f["name"], _custom_gen(f["type"], f, self.ctx)) for f in customs]
+        gens = [(f["name"], _custom_gen(f["type"], f, self.pools)) for f in customs]
         templates: list[dict[str, Any]] = []
         for i, record in enumerate(self.store.collection(model).records.values()):
             if i < TEMPLATES:
@@ -465,27 +203,27 @@ class Seeder:
                     "isMandatory": False,
                     "isFormula": False,
                     "treatUndefinedAsZero": False,
-                    "__v": 0,
                 }
                 if type_name in {"list", "multipicklist"}:
                     record["listValues"] = list(LIST_VALUES)
-                if CUSTOM_FIELD_TYPES[type_name] is FieldType.NUMBER:
+                if CUSTOM_FIELD_TYPES[type_name].shapes == {Shape.NUMBER}:
                     record["numberFormat"] = "decimal"
                     if parent.name == "companies":
                         record["isFormula"] = True
                         record["formula"] = "<<mrr>> * 12"
                 coll.insert(record)
-                self.ctx.custom_fields.setdefault(parent.planhat_name, []).append(record)
+                self.custom_fields.setdefault(parent.planhat_name, []).append(record)
 
     def seed_model(self, model: Model) -> None:
         """Seed ``count(model)`` records of a record model."""
-        rng, ctx, store = self.rng, self.ctx, self.store
+        rng, store = self.rng, self.store
         coll = store.collection(model)
         n = self.count(model)
         skip = {"_id", "custom", "__v", model.company_field, company_name_field(model)}
         always = ALWAYS | set(model.required_for_create) | set(model.keyables)
+        plain = plain_fields(model)
         gens = [
-            (name, _value_gen(model, name, ftype, ctx), name in always)
+            (name, self._field_gen(model, name, ftype, plain=name in plain), name in always)
             for name, ftype in model.fields.items()
             if name not in skip
         ]
@@ -514,12 +252,12 @@ class Seeder:
                 # identity, timestamps, names and company references stay per record.
                 record = {**templates[int(rng.random() * TEMPLATES)], "_id": store.ids.new()}
             created = BASE_MS - YEAR_MS + i * 60_000
-            updated = created + (order[i] + 1) * 1000 + _below(rng, 1000)
+            updated = created + (order[i] + 1) * 1000 + below(rng, 1000)
             for name in stamp_fields:
                 is_update = name in {"updatedAt", "lastUpdated", model.replication_key}
                 record[name] = iso_ms(updated if is_update else created)
             if "__v" in model.fields:
-                record["__v"] = _below(rng, 5)
+                record["__v"] = below(rng, 5)
             if ext_field:
                 record[ext_field] = f"{prefix}-{i + 1:06d}"
             if "sourceId" in model.fields:
@@ -528,11 +266,14 @@ class Seeder:
             coll.insert(record)
         self._remember(model, coll.records.values())
 
+    def _field_gen(self, model: Model, name: str, field_type: FieldType, *, plain: bool) -> Any:
+        unfit = (model.name, name) in UNFIT_FIELDS
+        return field_gen(model, name, field_type, self.pools, plain=plain, unfit=unfit)
+
     def _finish(self, model: Model, record: Record, rng: random.Random, i: int) -> None:
         """Make related fields coherent (people, company names, company references)."""
-        ctx = self.ctx
         if "firstName" in model.fields:
-            first, last = _person(rng)
+            first, last = person(rng)
             record["firstName"], record["lastName"] = first, last
             record["name" if "name" in model.fields else "nickName"] = f"{first} {last}"
             if "nickName" in model.fields:
@@ -542,34 +283,33 @@ class Seeder:
             record["name"] = _company_name(rng, i)
             record["slug"] = record["name"].lower().replace(" ", "-")
         ref = model.company_field
-        if ref and ctx.companies:
-            company = ctx.companies[_below(rng, len(ctx.companies))]
-            if model.fields.get(ref) is FieldType.STRINGS:
-                others = _some(rng, ctx.companies, min(len(ctx.companies), _below(rng, 2)))
-                ids = list(dict.fromkeys([company["_id"], *(c["_id"] for c in others)]))
-                record[ref] = ids
-            else:
-                record[ref] = company["_id"]
-                name_field = company_name_field(model)
-                if name_field:
-                    record[name_field] = company.get("name")
+        companies = self.companies
+        if ref and companies:
+            company = companies[below(rng, len(companies))]
+            # Every spelling of the company reference a source shows names the same company.
+            for name, attribute in COMPANY_REFERENCES.items():
+                if name in model.fields:
+                    record[name] = company.get(attribute)
+            if model.fields[ref].items is not None:
+                others = some(rng, companies, min(len(companies), below(rng, 2)))
+                record[ref] = list(dict.fromkeys([company["_id"], *(c["_id"] for c in others)]))
 
     def _remember(self, model: Model, records: Any) -> None:
         """Keep ids that later models reference."""
         if model.name == "users":
-            self.ctx.user_ids = [r["_id"] for r in records]
+            self.pools.user_ids = [r["_id"] for r in records]
         elif model.name == "companies":
-            self.ctx.companies = list(records)
+            self.companies = list(records)
         elif model.name == "endusers":
             recs = list(records)
-            self.ctx.enduser_ids = [r["_id"] for r in recs]
-            self.ctx.enduser_emails = [r["email"] for r in recs if r.get("email")]
+            self.pools.enduser_ids = [r["_id"] for r in recs]
+            self.pools.enduser_emails = [r["email"] for r in recs if r.get("email")]
 
     def seed_dimension_data(self, model: Model) -> None:
         """Three dimensions x seven days x the first five companies."""
         coll = self.store.collection(model)
         company_model = find_model("companies")
-        for company in self.ctx.companies[:DIMENSION_COMPANIES]:
+        for company in self.companies[:DIMENSION_COMPANIES]:
             for dimension in DIMENSIONS:
                 for back in range(DIMENSION_DAYS):
                     day = BASE_EPOCH_DAY - DIMENSION_DAYS + 1 + back
@@ -578,7 +318,7 @@ class Seeder:
                             "_id": self.store.ids.new(),
                             "dimensionId": dimension,
                             "time": iso_ms(day * DAY_MS),
-                            "value": float(_below(self.rng, 1000)),
+                            "value": float(below(self.rng, 1000)),
                             "model": company_model.planhat_name if company_model else "Company",
                             "parentId": company["_id"],
                             "companyId": company["_id"],

@@ -173,9 +173,9 @@ class Collection:
         if ref_field is None:
             return False
         value = record.get(ref_field)
-        if isinstance(value, list):
-            return any(v in company_ids for v in value)
-        return value in company_ids
+        values = value if isinstance(value, list) else [value]
+        # A reference of another JSON type (an object, a number) matches no company id.
+        return any(isinstance(v, str) and v in company_ids for v in values)
 
     def sorted_records(self, field: str | None, descending: bool = False) -> list[Record]:
         """Records ordered by ``field`` (missing first when ascending), ties by ``_id``."""

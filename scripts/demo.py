@@ -39,7 +39,8 @@ def meltano_run(meltano: Path, environment: str, env: dict[str, str]) -> None:
     """Install the plugins (first time) and run the pipeline."""
     args = [str(meltano), "--environment", environment]
     subprocess.run([*args, "install"], check=True, cwd=ROOT, env=env)
-    subprocess.run([*args, "run", "tap-planhat", "target-duckdb"], check=True, cwd=ROOT, env=env)
+    pipeline = ["run", "tap-planhat-duckdb", "target-duckdb"]
+    subprocess.run([*args, *pipeline], check=True, cwd=ROOT, env=env)
 
 
 def show_tables(python: Path) -> None:

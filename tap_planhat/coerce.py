@@ -1,205 +1,160 @@
-"""Coerce Planhat's occasionally inconsistent values to the declared types.
+"""Make every record valid against its stream's SCHEMA, losing nothing.
 
-Planhat sometimes returns a number as a string or a date as an epoch (API reference §15.20).
-A value that can be converted without guessing is converted; anything else is kept as it
-came, with one warning per stream and field naming an example ``_id``: never a crash, never
-a silent loss.
+Planhat's data is loosely typed (docs/field-types.md). For each declared field, top level and
+typed custom fields alike, a value is either
+
+* kept, when it fits one of the field's declared types;
+* converted, when a lossless conversion makes it fit (:mod:`tap_planhat.conversions`);
+* or rescued: moved under the same path into ``_rescued_data`` (:mod:`planhat_common.rescued`),
+  with the field set to null, and counted.
+
+At the end of a stream, :meth:`Coercer.report` logs one warning per field that had rescued
+values, with the count and the first record's ``_id``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import math
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from planhat_common.registry import FieldType
+from planhat_common.fieldtypes import OBJ
+from planhat_common.rescued import CUSTOM, RESCUED
+from tap_planhat.conversions import FieldCheck
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
+
+    from planhat_common.fieldtypes import FieldType
 
 LOGGER = logging.getLogger("tap-planhat")
-_EPOCH = dt.date(1970, 1, 1)
-#: Epoch values above this are milliseconds (year 5138 in seconds).
-_MS_THRESHOLD = 1e11
+#: Properties the tap itself adds: never reported as undeclared Planhat fields.
+_NOT_PLANHAT = frozenset({"_id", RESCUED, "_sdc_deleted_at"})
 
 
-class _UnfitError(ValueError):
-    """The value cannot be converted safely."""
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            raise _UnfitError from None
-        if not math.isfinite(number):
-            raise _UnfitError  # "NaN", "Infinity", "1e999": JSON has no such number
-        return int(number) if number.is_integer() and "." not in value else number
-    raise _UnfitError
-
-
-def _integer(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise _UnfitError
-
-
-def _boolean(value: Any) -> Any:
-    if isinstance(value, str) and value.lower() in {"true", "false"}:
-        return value.lower() == "true"
-    if isinstance(value, int) and value in {0, 1}:
-        return bool(value)
-    raise _UnfitError
-
-
-def _datetime(value: Any) -> Any:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = value / 1000 if value > _MS_THRESHOLD else value
-        try:
-            stamp = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
-        except (ValueError, OverflowError, OSError):  # beyond year 9999, or NaN
-            raise _UnfitError from None
-        return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    raise _UnfitError
-
-
-def _epoch_day(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            day = dt.date.fromisoformat(value[:10])
-        except ValueError:
-            raise _UnfitError from None
-        return (day - _EPOCH).days
-    return _integer(value)
-
-
-def _string(value: Any) -> Any:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise _UnfitError
-
-
-def _list(value: Any) -> Any:
-    if isinstance(value, (str, int, float)):
-        return [value]
-    raise _UnfitError
-
-
-def _user_ref(value: Any) -> Any:
-    if isinstance(value, str):
-        return {"id": value}
-    raise _UnfitError
-
-
-_EXPECTED: Mapping[FieldType, tuple[type, ...]] = {
-    FieldType.STRING: (str,),
-    FieldType.NUMBER: (int, float),
-    FieldType.INTEGER: (int,),
-    FieldType.BOOLEAN: (bool,),
-    FieldType.DATETIME: (str,),
-    FieldType.EPOCH_DAY: (int,),
-    FieldType.STRINGS: (list,),
-    FieldType.NUMBERS: (list,),
-    FieldType.OBJECT: (dict,),
-    FieldType.OBJECTS: (list,),
-    FieldType.USER_REF: (dict,),
-}
-_CONVERT: Mapping[FieldType, Callable[[Any], Any]] = {
-    FieldType.STRING: _string,
-    FieldType.NUMBER: _number,
-    FieldType.INTEGER: _integer,
-    FieldType.BOOLEAN: _boolean,
-    FieldType.DATETIME: _datetime,
-    FieldType.EPOCH_DAY: _epoch_day,
-    FieldType.STRINGS: _list,
-    FieldType.NUMBERS: _list,
-    FieldType.USER_REF: _user_ref,
-}
-
-
-def _fine_types(fields: Mapping[str, FieldType]) -> dict[str, frozenset[type]]:
-    """Per field, the exact types accepted as they are (``bool`` is not an ``int`` here)."""
+def _checks(fields: Mapping[str, FieldType], *, unions_as_text: bool) -> dict[str, FieldCheck]:
     return {
-        name: frozenset({type(None), *_EXPECTED[field_type]}) for name, field_type in fields.items()
+        name: FieldCheck(field_type, as_text=unions_as_text and field_type.is_union)
+        for name, field_type in fields.items()
     }
 
 
 class Coercer:
-    """Checks and converts the typed fields of one stream's records, in place."""
+    """Checks, converts or rescues the declared fields of one stream's records, in place."""
 
     def __init__(
         self,
         stream: str,
         fields: Mapping[str, FieldType],
         custom: Mapping[str, FieldType] | None,
+        *,
+        unions_as_text: bool = False,
     ) -> None:
-        """Remember the declared types of top-level and ``custom`` fields."""
+        """Remember the declared types of top-level and ``custom`` fields.
+
+        With ``unions_as_text``, values of union-typed fields are emitted as JSON text
+        (after the same check, conversion or rescue).
+        """
         self.stream = stream
-        self.fields = dict(fields)
-        self.fields.pop("_id", None)
-        self.custom = dict(custom or {})
-        self._warned: set[str] = set()
-        # Per field, the exact Python types that need no look (None included): one set
-        # lookup per value on the hot path, done per schema rather than per record.
-        self._fine = _fine_types(self.fields)
-        self._fine_custom = _fine_types(self.custom)
+        declared = {k: v for k, v in fields.items() if k not in _NOT_PLANHAT}
+        if custom:
+            declared.setdefault(CUSTOM, OBJ)  # the tenant defines custom fields for the model
+        self._checks = _checks(declared, unions_as_text=unions_as_text)
+        self._custom_checks = _checks(custom or {}, unions_as_text=unions_as_text)
+        # Per field, the exact Python types that need no closer look (None included): one
+        # set lookup per value on the hot path.
+        self._fine = {name: check.fine for name, check in self._checks.items()}
+        self._fine_custom = {name: check.fine for name, check in self._custom_checks.items()}
+        self.rescued: Counter[str] = Counter()
+        self._first: dict[str, tuple[Any, Any]] = {}
+        self.undeclared: set[str] = set()
 
     def __call__(self, record: dict[str, Any]) -> dict[str, Any]:
         """Coerce ``record`` in place and return it."""
+        rescued: dict[str, Any] = {}
         fine = self._fine
         for name, value in record.items():
             types = fine.get(name)
-            if types is not None and type(value) not in types:
-                self._coerce_value(record, name, self.fields[name], record, "")
-        custom = record.get("custom")
-        if self.custom and type(custom) is dict:
+            if types is None:
+                if name not in self.undeclared and name not in _NOT_PLANHAT:
+                    self.undeclared.add(name)
+            elif type(value) not in types:
+                self._settle(record, name, self._checks[name], rescued, None)
+        custom = record.get(CUSTOM)
+        if self._custom_checks and type(custom) is dict:
             fine = self._fine_custom
             for name, value in custom.items():
                 types = fine.get(name)
                 if types is not None and type(value) not in types:
-                    self._coerce_value(custom, name, self.custom[name], record, "custom.")
+                    self._settle(custom, name, self._custom_checks[name], rescued, CUSTOM)
+        if rescued:
+            self._keep(record, rescued)
         return record
 
-    def _coerce_value(
+    def _settle(
         self,
         values: dict[str, Any],
         name: str,
-        field_type: FieldType,
-        record: Mapping[str, Any],
-        prefix: str,
+        check: FieldCheck,
+        rescued: dict[str, Any],
+        parent: str | None,
     ) -> None:
-        """Check one value that is not of an exact expected type; convert it or warn."""
+        """Keep or convert ``values[name]``, or null it and note it in ``rescued``."""
         value = values[name]
-        if value is None:
+        fits, converted = check(value)
+        if fits:
+            if converted is not value:
+                values[name] = converted
             return
-        expected = _EXPECTED[field_type]
-        if isinstance(value, expected) and not (isinstance(value, bool) and bool not in expected):
-            return  # a subclass of an expected type
-        convert = _CONVERT.get(field_type)
-        try:
-            if convert is None:
-                raise _UnfitError  # noqa: TRY301 - same handling as a failed conversion
-            values[name] = convert(value)
-        except _UnfitError:
-            self._warn(prefix + name, field_type, value, record)
+        values[name] = None
+        if parent is None:
+            rescued[name] = value
+        else:
+            rescued.setdefault(parent, {})[name] = value
 
-    def _warn(
-        self, path: str, field_type: FieldType, value: Any, record: Mapping[str, Any]
-    ) -> None:
-        if path in self._warned:
-            return
-        self._warned.add(path)
-        LOGGER.warning(
-            "Stream '%s', record _id=%s, field '%s': expected %s, got %s %.60r; kept as is "
-            "(further records with this problem are not logged).",
-            self.stream,
-            record.get("_id"),
-            path,
-            field_type.value,
-            type(value).__name__,
-            value,
-        )
+    def _keep(self, record: dict[str, Any], rescued: dict[str, Any]) -> None:
+        """Attach ``rescued`` to the record and count it per field path."""
+        record_id = record.get("_id")
+        for name, value in rescued.items():
+            nested = value if name == CUSTOM and type(value) is dict else None
+            for path, original in (
+                ((f"{CUSTOM}.{k}", v) for k, v in nested.items()) if nested else ((name, value),)
+            ):
+                self.rescued[path] += 1
+                self._first.setdefault(path, (record_id, original))
+        earlier = record.get(RESCUED)
+        record[RESCUED] = {**earlier, **rescued} if isinstance(earlier, dict) else rescued
+
+    def report(self) -> None:
+        """Log, once per field, how many values were rescued this run; then start over."""
+        for path, count in sorted(self.rescued.items()):
+            record_id, value = self._first[path]
+            check = self._field_check(path)
+            LOGGER.warning(
+                "Stream '%s', field '%s': %d value(s) fit none of its declared types (%s), "
+                "first in record _id=%s (%s %.60r). They are kept in '%s' and the field is "
+                "null in those records.",
+                self.stream,
+                path,
+                count,
+                check.field_type if check else "?",
+                record_id,
+                type(value).__name__,
+                value,
+                RESCUED,
+            )
+        if self.undeclared:
+            LOGGER.info(
+                "Stream '%s': fields no public source declares were passed through as they "
+                "came (loaders that build columns from the SCHEMA leave them out): %s.",
+                self.stream,
+                ", ".join(sorted(self.undeclared)),
+            )
+        self.rescued.clear()
+        self._first.clear()
+        self.undeclared.clear()
+
+    def _field_check(self, path: str) -> FieldCheck | None:
+        if path.startswith(CUSTOM + "."):
+            return self._custom_checks.get(path[len(CUSTOM) + 1 :])
+        return self._checks.get(path)

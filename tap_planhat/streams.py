@@ -72,16 +72,25 @@ class PlanhatStream(RESTStream[int]):
         """Build the stream for ``model`` with its (possibly typed) custom fields."""
         self.model = model
         self.selected_by_default = model.selected_by_default
+        # The SDK's flattening turns arrays and objects into JSON text but leaves a number or
+        # boolean of the same field as it is, against the flattened schema (a string): so
+        # with flattening on, fields of several JSON types are JSON text throughout.
+        as_text = bool(
+            tap.config.get("unions_as_json_text") or tap.config.get("flattening_enabled")
+        )
         super().__init__(
             tap=tap,
             name=model.name,
             schema=stream_schema(
-                model, custom_fields, deletions=bool(tap.config.get("detect_deletes"))
+                model,
+                custom_fields,
+                deletions=bool(tap.config.get("detect_deletes")),
+                unions_as_text=as_text,
             ),
             path=model.path,
         )
         self.replication_key = model.replication_key
-        self.coerce = Coercer(model.name, model.fields, custom_fields)
+        self.coerce = Coercer(model.name, model.fields, custom_fields, unions_as_text=as_text)
         self._page: tuple[requests.Response, list[dict[str, Any]]] | None = None
         self._outcome = PageOutcome(0, more=False)
         self._prefetcher = PagePrefetcher(model.name)
@@ -266,6 +275,7 @@ class PlanhatStream(RESTStream[int]):
             yield from self._read(context)
         finally:
             self._prefetcher.close()
+            self.coerce.report()
             # The SDK writes no STATE after a stream whose bookmark did not move: without
             # this, its last RECORD lines would wait for the next stream's messages.
             self.planhat_tap.flush_output()

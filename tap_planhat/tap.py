@@ -69,6 +69,17 @@ class TapPlanhat(VersionedAbout, Tap):
             "untyped object.",
         ),
         th.Property(
+            "unions_as_json_text",
+            th.BooleanType,
+            default=False,
+            title="Unions as JSON text",
+            description="Declare fields that public sources show in several JSON types (a "
+            "string or an object, ...) as strings holding each value's JSON text. For loaders "
+            "that cannot store such a field in one column (target-duckdb and other "
+            "pipelinewise-based loaders); SDK-based loaders (target-postgres, "
+            "target-snowflake) store them as JSON/VARIANT without it.",
+        ),
+        th.Property(
             "detect_deletes",
             th.BooleanType,
             default=False,

@@ -6,6 +6,8 @@ Nothing here does I/O. The sinks call :func:`map_record` once per record and
 Rules (``shared/planhat-api.md`` §7, §8, §13):
 
 * ``_sdc_*`` metadata and ``exclude_properties`` are dropped; ``_sdc_deleted_at`` marks a delete.
+* Values tap-planhat rescued (``_rescued_data``, see planhat_common/rescued.py) go back into
+  their fields, so a tenant copy carries them over.
 * Datetimes become ISO 8601 strings and ``Decimal`` becomes ``int`` or ``float``.
 * ``companyExternalId`` / ``companySourceId`` become the model's company field
   (``companyId``, ``cId`` on invoices and NPS, ``companyIds`` on issues) as ``extid-<v>`` /
@@ -25,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from planhat_common.rescued import RESCUED, restore
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -257,6 +261,8 @@ def map_record(record: Mapping[str, Any], options: MappingOptions) -> MappedReco
         safe = json_safe(record)
     except (TypeError, orjson.JSONEncodeError) as exc:
         raise RecordRejectedError(f"record cannot be serialised to JSON: {exc}") from exc
+    if RESCUED in safe:
+        restore(safe)
     deleted = _present(safe.get(DELETED_AT))
     for name in [k for k in safe.keys() - model.fields.keys() if k.startswith(SDC_PREFIX)]:
         del safe[name]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from planhat_common.fieldtypes import DT
 from planhat_common.registry import (
     MODELS,
-    FieldType,
     Verb,
     find_model,
     get_model,
@@ -111,7 +111,7 @@ def test_model_facts_are_consistent() -> None:
             if key:
                 assert key in model.fields, (model.name, key)
         if model.replication_key:
-            assert model.fields[model.replication_key] is FieldType.DATETIME
+            assert model.fields[model.replication_key] == DT, model.name
         if model.supports(Verb.BULK_UPSERT):
             assert model.keyables, model.name
     all_aliases = [a for m in MODELS for a in m.accepted_names]

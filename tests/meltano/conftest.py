@@ -6,11 +6,15 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from planhat_sandbox.testing import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
+from tests.meltano.postgres import Postgres, start_postgres
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,6 +76,14 @@ def load_summary(output: str) -> dict[str, dict[str, int]]:
         if cells[0] == "TOTAL":
             break
     return table
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    """A real PostgreSQL server for the session (pgserver)."""
+    server = start_postgres(tmp_path_factory.mktemp("pg"), tmp_path_factory.mktemp("run"))
+    yield server
+    server.server.cleanup()
 
 
 @pytest.fixture(scope="session")

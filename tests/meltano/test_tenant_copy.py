@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from planhat_common.registry import get_model
+from planhat_sandbox.values import UNFIT_TEXT
 
 pytestmark = pytest.mark.meltano
 
@@ -35,9 +36,15 @@ def check_copy(source: Any, copy: Any) -> None:
     copy_companies = {c["_id"]: c for c in copy.records("companies")}
     by_source_id = {c["sourceId"]: c for c in copy_companies.values()}
     assert set(by_source_id) == set(source_companies)
+    unfit = 0
     for source_id, company in by_source_id.items():
         assert company["externalId"] == source_companies[source_id]["externalId"]
         assert company["name"] == source_companies[source_id]["name"]
+        # Values tap-planhat rescued (health "n/a" fits no declared type) are copied as well.
+        if source_companies[source_id].get("h") == UNFIT_TEXT:
+            assert company["h"] == UNFIT_TEXT
+            unfit += 1
+    assert unfit > 0
     for model_name in COPIED:
         originals, copies = source.records(model_name), copy.records(model_name)
         assert len(copies) == len(originals), model_name
@@ -58,6 +65,8 @@ def check_copy(source: Any, copy: Any) -> None:
 def test_copy_in_one_run_then_rerun_idempotently(meltano: Any, sandbox_factory: Any) -> None:
     source = sandbox_factory(records=20)
     copy = sandbox_factory(records=0)
+    # A health value of no declared type: tap-planhat rescues it, target-planhat restores it.
+    source.touch("companies", [source.records("companies")[3]["_id"]], {"h": UNFIT_TEXT})
     meltano.use_sandbox(source)
     meltano.use_copy_sandbox(copy)
     # tap-planhat emits companies first and target-planhat drains companies before the

@@ -4,47 +4,54 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import requests
 from sandbox_client import Client
 
-from planhat_common.registry import CUSTOM_FIELD_TYPES, MODELS, FieldType, Verb
+from planhat_common.fieldtypes import DT, FieldType, N, Shape
+from planhat_common.registry import CUSTOM_FIELD_TYPES, MODELS, Verb, get_model
+from planhat_sandbox.seed import plain_fields
+from planhat_sandbox.values import UNFIT_FIELDS, UNFIT_TEXT
+from tap_planhat.conversions import FieldCheck, is_timestamp
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from planhat_sandbox.testing import SandboxServer
 
-JSON_TYPES = {
-    FieldType.STRING: (str,),
-    FieldType.NUMBER: (int, float),
-    FieldType.INTEGER: (int,),
-    FieldType.BOOLEAN: (bool,),
-    FieldType.DATETIME: (str,),
-    FieldType.EPOCH_DAY: (int,),
-    FieldType.STRINGS: (list,),
-    FieldType.NUMBERS: (list,),
-    FieldType.OBJECT: (dict,),
-    FieldType.OBJECTS: (list,),
-    FieldType.USER_REF: (str, dict),
-}
+
+def _fits(value: Any, field_type: FieldType) -> bool:
+    """As the tap reads it: the value fits, as it is or after a lossless conversion."""
+    return FieldCheck(field_type)(value)[0]
 
 
-def _conforms(value, ftype: FieldType) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, bool) and ftype is not FieldType.BOOLEAN:
-        return False
-    if not isinstance(value, JSON_TYPES[ftype]):
-        return False
-    inner = {FieldType.STRINGS: str, FieldType.NUMBERS: (int, float), FieldType.OBJECTS: dict}
-    if ftype in inner:
-        return all(isinstance(v, inner[ftype]) for v in value)
-    if ftype is FieldType.DATETIME:
-        return len(value) == 24 and value.endswith("Z")
-    return True
+def _shapes_of(value: Any) -> set[Shape]:
+    """The declared shapes ``value`` realises as it is."""
+    kind = type(value)
+    if kind is list:
+        items = {type(item) for item in value}
+        shapes = {Shape.ARRAY, Shape.ANY}
+        shapes |= {Shape.STRINGS} if str in items else set()
+        shapes |= {Shape.OBJECTS} if dict in items else set()
+        shapes |= {Shape.NUMBERS, Shape.INTEGERS} if items & {int, float} else set()
+        return shapes | ({Shape.BOOLEANS} if bool in items else set())
+    if kind is str:
+        return {Shape.ANY, Shape.DATETIME if is_timestamp(value) else Shape.STRING}
+    by_type = {
+        bool: {Shape.BOOLEAN},
+        int: {Shape.INTEGER, Shape.EPOCH_DAY},
+        float: {Shape.NUMBER},
+        dict: {Shape.OBJECT},
+    }
+    return {Shape.ANY, *by_type.get(kind, set())}
 
 
-def test_seed_records_match_registry_types(sandbox: SandboxServer) -> None:
+def test_seed_values_fit_their_declared_types_or_are_the_rescue_examples(
+    sandbox_factory: Callable[..., SandboxServer],
+) -> None:
+    sandbox = sandbox_factory(records=300)
+    unfit = 0
     for model in MODELS:
         if not model.path:
             continue
@@ -52,12 +59,47 @@ def test_seed_records_match_registry_types(sandbox: SandboxServer) -> None:
         assert records, model.name
         for record in records:
             for name, value in record.items():
-                if name in model.fields:
-                    assert _conforms(value, model.fields[name]), (model.name, name, value)
+                if name in model.fields and not _fits(value, model.fields[name]):
+                    assert (model.name, name) in UNFIT_FIELDS, (model.name, name, value)
+                    assert value == UNFIT_TEXT
+                    unfit += 1
             if not (model.supports(Verb.CREATE) or model.supports(Verb.BULK_UPSERT)):
                 continue  # e.g. dimension data: required fields are for pushes
             for name in model.required_for_create:
                 assert record.get(name) not in (None, ""), (model.name, name)
+    assert unfit > 0  # the rescue path has something to rescue
+
+
+def test_seed_serves_every_shape_the_evidence_shows(
+    sandbox_factory: Callable[..., SandboxServer],
+) -> None:
+    sandbox = sandbox_factory(records=400)
+    missing = []
+    for model in MODELS:
+        if not model.path:
+            continue
+        seen: dict[str, set[Shape]] = {}
+        for record in sandbox.records(model.name):
+            for name, value in record.items():
+                if value is not None:
+                    seen.setdefault(name, set()).update(_shapes_of(value))
+        for name, field_type in model.fields.items():
+            if name in plain_fields(model) or name not in seen:
+                continue
+            missing += [(model.name, name, s.value) for s in field_type.shapes - seen[name]]
+    assert missing == []
+
+
+def test_seed_spells_some_values_loosely(sandbox_factory: Callable[..., SandboxServer]) -> None:
+    records = sandbox_factory(records=400).records("companies")
+    fields = get_model("companies").fields
+    loose = {
+        "number as string": lambda v, t: t == N and isinstance(v, str),
+        "epoch as timestamp": lambda v, t: t == DT and isinstance(v, int),
+        "date as timestamp": lambda v, t: t == DT and isinstance(v, str) and len(v) == 10,
+    }
+    for label, test in loose.items():
+        assert any(test(r.get(n), t) for r in records for n, t in fields.items()), label
 
 
 def test_seed_has_missing_optional_fields(sandbox: SandboxServer) -> None:
@@ -79,7 +121,7 @@ def test_custom_fields_cover_every_type(sandbox: SandboxServer) -> None:
         for record in sandbox.records(model.name):
             for name, value in record.get("custom", {}).items():
                 ftype = CUSTOM_FIELD_TYPES[defs[name]]
-                assert _conforms(value, ftype), (model.name, name, value)
+                assert _fits(value, ftype) or (defs[name], value) == ("number", UNFIT_TEXT)
                 seen_types.add(defs[name])
     assert seen_types == set(CUSTOM_FIELD_TYPES)
 

@@ -241,7 +241,7 @@ KEYED_DELETES = [
     for m in MODELS
     if m.path and m.supports(Verb.DELETE)
     for prefix, field in (("extid-", m.external_id_field), ("srcid-", "sourceId"))
-    if field and field in m.fields
+    if field and field in m.keyables
 ]
 
 

@@ -9,9 +9,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from singer_sdk.sinks.core import JSONSchemaValidator
 
 from planhat_sandbox.testing import SANDBOX_TOKEN
 from tap_planhat.tap import TapPlanhat
+
+
+def strict_validator(schema: dict[str, Any]) -> JSONSchemaValidator:
+    """The SDK targets' record validator, strict: formats (``date-time``) checked too.
+
+    jsonschema checks ``date-time`` only with ``rfc3339-validator`` installed (a test
+    dependency), so this is as strict as JSON Schema gets.
+    """
+    return JSONSchemaValidator(schema, validate_formats=True)
 
 
 def tap_config(sandbox: Any, **overrides: Any) -> dict[str, Any]:

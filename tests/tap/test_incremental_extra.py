@@ -12,8 +12,9 @@ from singer_sdk.exceptions import FatalAPIError
 from werkzeug.serving import make_server
 
 from planhat_common.http import PlanhatAuthError
+from planhat_common.rescued import RESCUED
 from planhat_sandbox.store import iso_ms
-from tests.tap.helpers import run_tap, tap_config
+from tests.tap.helpers import run_tap, strict_validator, tap_config
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -183,7 +184,7 @@ def test_epoch_dates_and_numeric_strings_are_coerced(sandbox: Any, caplog: Any) 
     assert record["mrr"] == 1234.5
     assert record["arr"] == 42
     assert isinstance(record["arr"], int)
-    assert record["orgLevel"] == 7
+    assert record["orgLevel"] == "7"  # a string or an integer (docs/field-types.md): kept
     assert record["custom"]["Seats Purchased"] == 15.25
     assert record["custom"]["Kickoff Day"] == "2020-09-13T12:26:40.000Z"
     assert record["custom"]["Reference Customer"] is True
@@ -191,7 +192,9 @@ def test_epoch_dates_and_numeric_strings_are_coerced(sandbox: Any, caplog: Any) 
     assert warnings_about(caplog, ids[0]) == []
 
 
-def test_values_that_cannot_be_coerced_are_kept_and_logged_once(sandbox: Any, caplog: Any) -> None:
+def test_values_that_fit_no_declared_type_are_rescued_and_logged_once(
+    sandbox: Any, caplog: Any
+) -> None:
     ids = company_ids(sandbox)
     edit_records(
         sandbox,
@@ -210,30 +213,39 @@ def test_values_that_cannot_be_coerced_are_kept_and_logged_once(sandbox: Any, ca
 
     records = {r["_id"]: r for r in output.records["companies"]}
     assert output.ids("companies") == set(ids)
-    assert records[ids[1]]["mrr"] == "n/a"
-    assert records[ids[1]]["phaseSince"] == "last spring"  # already a string: passed through
-    assert records[ids[1]]["custom"]["Seats Purchased"] == "lots"
-    assert records[ids[2]]["mrr"] == "unknown"
-    assert records[ids[2]]["orgLevel"] == 7.5
-    assert records[ids[2]]["tags"] == {"not": "a list"}
+    assert records[ids[1]]["mrr"] is None
+    assert records[ids[1]]["phaseSince"] is None
+    assert records[ids[1]]["custom"]["Seats Purchased"] is None
+    assert records[ids[1]][RESCUED] == {
+        "mrr": "n/a",
+        "phaseSince": "last spring",
+        "custom": {"Seats Purchased": "lots"},
+    }
+    assert records[ids[2]][RESCUED] == {"mrr": "unknown", "tags": {"not": "a list"}}
+    assert records[ids[2]]["orgLevel"] == "7.5"  # strings allowed: the number's JSON text
+    validator = strict_validator(output.schemas["companies"])
+    for record in records.values():
+        validator.validate(record)
 
     mrr = warnings_about(caplog, "'companies'", "'mrr'")
-    # One warning per stream and field, naming the first offending record.
+    # One warning per stream and field, with the count and the first offending record.
     assert len(mrr) == 1
+    assert "2 value(s)" in mrr[0]
     assert ids[1] in mrr[0] or ids[2] in mrr[0]
     custom = warnings_about(caplog, "'companies'", ids[1], "'custom.Seats Purchased'")
     assert len(custom) == 1
-    assert len(warnings_about(caplog, "'companies'", ids[2], "'orgLevel'")) == 1
     assert len(warnings_about(caplog, "'companies'", ids[2], "'tags'")) == 1
+    assert warnings_about(caplog, "'orgLevel'") == []
 
 
-def test_an_out_of_range_epoch_is_kept_not_a_crash(sandbox: Any, caplog: Any) -> None:
+def test_an_out_of_range_epoch_is_rescued_not_a_crash(sandbox: Any, caplog: Any) -> None:
     ids = company_ids(sandbox)
     edit_records(sandbox, "companies", {ids[3]: {"phaseSince": 1_700_000_000_000_000}})
     caplog.set_level(logging.WARNING)
     output = run_tap(tap_config(sandbox), streams={"companies"})
     record = {r["_id"]: r for r in output.records["companies"]}[ids[3]]
-    assert record["phaseSince"] == 1_700_000_000_000_000
+    assert record["phaseSince"] is None
+    assert record[RESCUED]["phaseSince"] == 1_700_000_000_000_000
     assert warnings_about(caplog, "'companies'", ids[3], "'phaseSince'")
 
 
@@ -246,7 +258,7 @@ def test_a_non_finite_numeric_string_is_not_silently_nulled(
     caplog.set_level(logging.WARNING)
     output = run_tap(tap_config(sandbox), streams={"companies"})
     record = {r["_id"]: r for r in output.records["companies"]}[ids[4]]
-    assert record["mrr"] is not None
+    assert record[RESCUED]["mrr"] == text
     assert warnings_about(caplog, "'companies'", ids[4], "'mrr'")
 
 

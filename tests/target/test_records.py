@@ -45,6 +45,21 @@ def test_serialises_datetimes_decimals_and_drops_sdc() -> None:
     assert not mapped.deleted
 
 
+def test_values_the_tap_rescued_go_back_into_their_fields() -> None:
+    record = {
+        "externalId": "c1",
+        "h": None,
+        "custom": {"Seats": None, "Tier": "Gold"},
+        "_rescued_data": {"h": "n/a", "custom": {"Seats": "twelve"}},
+    }
+    mapped = map_record(record, MappingOptions(COMPANIES))
+    assert mapped.payload == {
+        "externalId": "c1",
+        "h": "n/a",
+        "custom": {"Seats": "twelve", "Tier": "Gold"},
+    }
+
+
 def test_key_choice_follows_registry_order_and_skips_empty_values() -> None:
     options = MappingOptions(ENDUSERS)
     assert map_record({"_id": "", "email": "a@x.io", "sourceId": "s"}, options).key == (
