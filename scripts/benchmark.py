@@ -496,9 +496,13 @@ class Bench:
         )
 
     def singer_file(self, name: str) -> Path:
-        """N company records as a Singer file, written by the raw loop with the tap's schema."""
+        """N company records as a Singer file, as tap-planhat emits them.
+
+        The sandbox serves values in every shape the evidence shows and some loosely spelled:
+        only the tap's output is guaranteed to match its SCHEMA, which the target validates.
+        """
         path = self.work / name
-        self.raw_tap("singer-file", ["companies"], stdout_file=path)
+        self.tap("singer-file", ["--catalog", str(self.catalog_for("companies"))], path)
         return path
 
     def run(self, phases: set[str]) -> None:

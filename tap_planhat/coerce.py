@@ -32,6 +32,14 @@ LOGGER = logging.getLogger("tap-planhat")
 _NOT_PLANHAT = frozenset({"_id", RESCUED, "_sdc_deleted_at"})
 
 
+#: ``(fine types, quick timestamp match or None, fine item types or None)`` of one field.
+_Rule = tuple[frozenset[type], Any, "frozenset[type] | None"]
+
+
+def _fast_rules(checks: Mapping[str, FieldCheck]) -> dict[str, _Rule]:
+    return {name: (c.fine, c.quick_timestamp, c.item_fine) for name, c in checks.items()}
+
+
 def _checks(fields: Mapping[str, FieldType], *, unions_as_text: bool) -> dict[str, FieldCheck]:
     return {
         name: FieldCheck(field_type, as_text=unions_as_text and field_type.is_union)
@@ -61,10 +69,10 @@ class Coercer:
             declared.setdefault(CUSTOM, OBJ)  # the tenant defines custom fields for the model
         self._checks = _checks(declared, unions_as_text=unions_as_text)
         self._custom_checks = _checks(custom or {}, unions_as_text=unions_as_text)
-        # Per field, the exact Python types that need no closer look (None included): one
-        # set lookup per value on the hot path.
-        self._fine = {name: check.fine for name, check in self._checks.items()}
-        self._fine_custom = {name: check.fine for name, check in self._custom_checks.items()}
+        # Per field, what fits with no call at all (FieldCheck): a few set lookups per value
+        # on the hot path, worked out once per schema.
+        self._fast = _fast_rules(self._checks)
+        self._fast_custom = _fast_rules(self._custom_checks)
         self.rescued: Counter[str] = Counter()
         self._first: dict[str, tuple[Any, Any]] = {}
         self.undeclared: set[str] = set()
@@ -72,35 +80,45 @@ class Coercer:
     def __call__(self, record: dict[str, Any]) -> dict[str, Any]:
         """Coerce ``record`` in place and return it."""
         rescued: dict[str, Any] = {}
-        fine = self._fine
-        for name, value in record.items():
-            types = fine.get(name)
-            if types is None:
-                if name not in self.undeclared and name not in _NOT_PLANHAT:
-                    self.undeclared.add(name)
-            elif type(value) not in types:
-                self._settle(record, name, self._checks[name], rescued, None)
+        self._coerce(record, self._fast, rescued, None)
         custom = record.get(CUSTOM)
         if self._custom_checks and type(custom) is dict:
-            fine = self._fine_custom
-            for name, value in custom.items():
-                types = fine.get(name)
-                if types is not None and type(value) not in types:
-                    self._settle(custom, name, self._custom_checks[name], rescued, CUSTOM)
+            self._coerce(custom, self._fast_custom, rescued, CUSTOM)
         if rescued:
             self._keep(record, rescued)
         return record
 
-    def _settle(
+    def _coerce(
         self,
         values: dict[str, Any],
-        name: str,
-        check: FieldCheck,
+        fast: dict[str, _Rule],
         rescued: dict[str, Any],
         parent: str | None,
     ) -> None:
+        """Check every declared value of ``values`` (the record, or its ``custom``)."""
+        # The checks are inlined: this loop runs for every value of every record.
+        for name, value in values.items():
+            rule = fast.get(name)
+            if rule is None:
+                if parent is None and name not in self.undeclared and name not in _NOT_PLANHAT:
+                    self.undeclared.add(name)
+                continue
+            kind = type(value)
+            if kind in rule[0]:
+                continue
+            if kind is str:
+                if rule[1] is not None and rule[1](value) is not None:
+                    continue
+            elif kind is list and rule[2] is not None and rule[2].issuperset(map(type, value)):
+                continue
+            self._settle(values, name, rescued, parent)
+
+    def _settle(
+        self, values: dict[str, Any], name: str, rescued: dict[str, Any], parent: str | None
+    ) -> None:
         """Keep or convert ``values[name]``, or null it and note it in ``rescued``."""
         value = values[name]
+        check = (self._checks if parent is None else self._custom_checks)[name]
         fits, converted = check(value)
         if fits:
             if converted is not value:

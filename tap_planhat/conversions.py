@@ -41,6 +41,12 @@ _MS_THRESHOLD = 1e11
 _TIMESTAMP = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-](\d\d):(\d\d))"
 )
+#: The same, for days 1 to 28 of any month of years from 0001: most timestamps match this
+#: one expression and need no further look.
+_EVERYDAY_TIMESTAMP = re.compile(
+    r"(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+)
 _DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)")
 _MIDNIGHT = re.compile(r"(\d{4}-\d\d-\d\d)T00:00:00(?:\.0+)?(?:Z|[+-]00:00)")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
@@ -52,6 +58,8 @@ _NO = (False, None)
 
 def is_timestamp(value: str) -> bool:
     """Whether ``value`` is an RFC 3339 date-time, as JSON Schema's ``date-time`` format."""
+    if _EVERYDAY_TIMESTAMP.fullmatch(value):
+        return True
     match = _TIMESTAMP.fullmatch(value)
     if match is None:
         return False
@@ -177,10 +185,15 @@ def fit_scalar(value: Any, shapes: frozenset[Shape]) -> tuple[bool, Any]:
 
 
 class FieldCheck:
-    """Checks values of one declared type; :attr:`fine` types need no look at all.
+    """Checks values of one declared type.
+
+    The hot path (:mod:`tap_planhat.coerce`) needs no call for most values: values of a
+    :attr:`fine` type fit as they are, as do strings :attr:`quick_timestamp` matches and lists
+    whose items are all of an :attr:`item_fine` type. Anything else goes through
+    :meth:`__call__`.
 
     With ``as_text``, a value that fits is returned as its JSON text (for loaders that cannot
-    hold a union in one column).
+    hold a union in one column); then no value is fine as it is.
     """
 
     def __init__(self, field_type: FieldType, *, as_text: bool = False) -> None:
@@ -191,13 +204,21 @@ class FieldCheck:
         self.items = field_type.items
         # A string in a timestamp field must be a valid timestamp: look at every one.
         fine = {kind for kind, shapes in _FITS.items() if not shapes.isdisjoint(self.scalars)}
-        if Shape.ANY in self.scalars:
-            fine.update(_FITS, {list})
+        if Shape.ANY in self.scalars or (self.items is not None and Shape.ANY in self.items):
+            fine.update(_FITS if Shape.ANY in self.scalars else (), {list})
         self.fine: frozenset[type] = frozenset({type(None), *fine} if not as_text else {type(None)})
+        #: Matches most valid timestamps (days 1 to 28); others take the full check.
+        self.quick_timestamp: Callable[[str], Any] | None = None
+        if Shape.DATETIME in self.scalars and not as_text:
+            self.quick_timestamp = _EVERYDAY_TIMESTAMP.fullmatch
+        self.item_fine: frozenset[type] | None = None
         self._item: Callable[[Any], tuple[bool, Any]] | None = None
         if self.items is not None:
             items = self.items
             self._item = lambda item: fit_scalar(item, items)
+            if not as_text:
+                kinds = (kind for kind, shapes in _FITS.items() if not shapes.isdisjoint(items))
+                self.item_fine = frozenset({type(None), *kinds})
 
     def __call__(self, value: Any) -> tuple[bool, Any]:
         """``(True, kept or converted value)``, or ``(False, None)`` when nothing fits."""
