@@ -15,14 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from planhat_common.evidence import declared_fields
-from planhat_common.fieldtypes import (
-    DT,
-    SS,
-    FieldType,
-    N,
-    S,
-    Shape,
-)
+from planhat_common.fieldtypes import DT, SS, B, FieldType, N, S
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -421,7 +414,7 @@ CUSTOM_FIELD_TYPES: Mapping[str, FieldType] = MappingProxyType(
         "number": N,
         "text": S,
         "rich text": S,
-        "checkbox": FieldType.of(Shape.BOOLEAN),
+        "checkbox": B,
         "day": DT,
         "date": DT,
         "list": S,
