@@ -22,7 +22,7 @@ from planhat_common.http import (
 from planhat_common.paging import PageSizeTracker
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterator
+    from collections.abc import Callable, Collection, Iterator
 
     import requests
 
@@ -119,9 +119,17 @@ class PlanhatClient:
         return "/".join([self.connection.api_url + path, *(quote(i, safe="") for i in ids)])
 
     def list_all(
-        self, path: str, *, limit: int, select: str | None = None
+        self,
+        path: str,
+        *,
+        limit: int,
+        select: str | None = None,
+        on_page: Callable[[], None] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every record of a list endpoint in ``_id`` order, paged by offset (§5, §15.1)."""
+        """Every record of a list endpoint in ``_id`` order, paged by offset (§5, §15.1).
+
+        ``on_page`` is called once per call made (for the caller's call counts).
+        """
         offset = 0
         sizes = PageSizeTracker(limit)
         while True:
@@ -129,6 +137,8 @@ class PlanhatClient:
             if select:
                 params["select"] = select
             reply = self.call("GET", self.api(path), params=params, expect_list=True)
+            if on_page is not None:
+                on_page()
             if reply.status == 404:  # noqa: PLR2004
                 raise ModelNotFoundError(reply.description)
             if reply.status != 200 or not isinstance(reply.body, list):  # noqa: PLR2004

@@ -5,7 +5,11 @@ from __future__ import annotations
 from planhat_common.http import PlanhatError
 
 
-class UnknownStreamError(PlanhatError):
+class StreamSetupError(PlanhatError):
+    """A stream cannot be written as its SCHEMA or settings say; the message says how to fix."""
+
+
+class UnknownStreamError(StreamSetupError):
     """A stream matches no Planhat model and is not mapped in the ``streams`` setting."""
 
 

@@ -22,14 +22,14 @@ from singer_sdk.exceptions import InvalidInputLine, RecordsWithoutSchemaExceptio
 from singer_sdk.io_base import SingerReader
 from typing_extensions import override
 
-from target_planhat.errors import UnknownStreamError
+from target_planhat.errors import StreamSetupError
 
 if TYPE_CHECKING:
     from collections import Counter
     from collections.abc import Callable, Iterable, Iterator
 
 #: Failures that are about the input itself, so its position helps (API errors are not).
-_INPUT_ERRORS = (InvalidInputLine, RecordsWithoutSchemaException, UnknownStreamError)
+_INPUT_ERRORS = (InvalidInputLine, RecordsWithoutSchemaException, StreamSetupError)
 _STREAM_IN_TEXT = re.compile(r'"stream"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 

@@ -5,6 +5,8 @@ Nothing here does I/O. The sinks call :func:`map_record` once per record and
 
 Rules (``shared/planhat-api.md`` §7, §8, §13):
 
+* Columns spelled otherwise than Planhat's fields (``externalid``, ``EXTERNALID``,
+  ``external_id``) are renamed to them (``MappingOptions.renames``, see fieldnames.py).
 * ``_sdc_*`` metadata and ``exclude_properties`` are dropped; ``_sdc_deleted_at`` marks a delete.
 * Values tap-planhat rescued (``_rescued_data``, see planhat_common/rescued.py) go back into
   their fields, so a tenant copy carries them over.
@@ -100,6 +102,8 @@ class MappingOptions:
     exclude: frozenset[str] = frozenset()
     #: Push models (metrics, activities) are sent as they are: no custom mapping, no keys.
     push: bool = False
+    #: Input column -> Planhat field name, for columns spelled otherwise (fieldnames.py).
+    renames: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -267,8 +271,15 @@ def map_record(record: Mapping[str, Any], options: MappingOptions) -> MappedReco
     for name in [k for k in safe.keys() - model.fields.keys() if k.startswith(SDC_PREFIX)]:
         del safe[name]
     original = safe  # a fresh copy already; ``working`` below is another
-    exclude = options.exclude
-    working = {k: v for k, v in original.items() if k not in exclude} if exclude else dict(original)
+    exclude, renames = options.exclude, options.renames
+    if renames:
+        working = {renames.get(k, k): v for k, v in original.items() if k not in exclude}
+        if exclude:  # excluded by Planhat's name as well as by the column's
+            working = {k: v for k, v in working.items() if k not in exclude}
+    elif exclude:
+        working = {k: v for k, v in original.items() if k not in exclude}
+    else:
+        working = dict(original)
     if options.push:
         return MappedRecord({k: v for k, v in working.items() if v is not None}, original, None)
     _map_company(working, model)

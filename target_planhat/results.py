@@ -46,6 +46,10 @@ class StreamCounts:
     planned: int = 0
     calls: int = 0
 
+    def count_call(self) -> None:
+        """One more call made for this stream (a write, or a look-up it needed)."""
+        self.calls += 1
+
     def add(self, other: StreamCounts) -> None:
         """Add ``other``'s counts to these."""
         for f in fields(self):

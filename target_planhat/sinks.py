@@ -19,6 +19,15 @@ from typing_extensions import override
 
 from planhat_common.http import OutcomeUnknownError, PlanhatError
 from planhat_common.registry import BULK_UPSERT_MAX_ITEMS, Verb
+from target_planhat.columns import (
+    StreamColumns,
+    keyless_problem,
+    log_column_matches,
+    needs_custom_names,
+    stream_columns,
+)
+from target_planhat.errors import StreamSetupError
+from target_planhat.fieldnames import ColumnClashError
 from target_planhat.records import (
     MappedRecord,
     Mode,
@@ -77,7 +86,29 @@ class PlanhatSink(BatchSink):
         super().__init__(target, stream_name, sink_schema(schema), key_properties)
         # The SDK compares this with later SCHEMA messages: keep what the tap sent.
         self.original_schema = copy.deepcopy(schema)
+        #: Column names, key and mapping; from the SCHEMA, or the first record when the
+        #: SCHEMA declares no properties.
+        self.columns: StreamColumns | None = None
+        properties = list(schema.get("properties") or {})
+        if properties:
+            self.columns = self.plan_columns(properties)
         target.register_sink(self)
+
+    def plan_columns(self, columns: list[str]) -> StreamColumns:
+        """Match the stream's columns to Planhat's fields; refuse a stream with no key."""
+        mapping = self.route.mapping
+        try:
+            custom = None
+            if needs_custom_names(mapping, columns):
+                custom = self.planhat.custom_field_names(mapping.model, self.counts)
+            planned = stream_columns(mapping, columns, self.key_properties, custom)
+        except ColumnClashError as exc:
+            raise StreamSetupError(f"Stream '{self.stream_name}': {exc}") from exc
+        problem = keyless_problem(self.stream_name, self.route.mode, planned)
+        if problem:
+            raise StreamSetupError(problem)
+        log_column_matches(self.logger, self.stream_name, planned)
+        return planned
 
     @property
     @override
@@ -149,9 +180,11 @@ class PlanhatSink(BatchSink):
             # Rejections are written with the batch: a background write may be counting.
             context.setdefault("rejects", []).append((original, str(invalid)))
             return
+        if self.columns is None:
+            self.columns = self.plan_columns(list(record))
         self.note_version(record)
         try:
-            mapped = map_record(record, self.route.mapping)
+            mapped = map_record(record, self.columns.mapping)
         except RecordRejectedError as exc:
             context.setdefault("rejects", []).append((record, str(exc)))
             return
@@ -163,11 +196,11 @@ class PlanhatSink(BatchSink):
         Rejected records count too: the source has them, so their Planhat records stay.
         """
         version = record.get("_sdc_table_version")
-        if version is None:
+        if version is None or self.columns is None:
             return
         keys = self.version_keys.setdefault(version, set())
-        for name in self.route.model.keyables:
-            value = record.get(name)
+        for column, name in self.columns.key_columns:
+            value = record.get(column)
             if value not in (None, "") and not isinstance(value, (dict, list)):
                 keys.add((name, str(value)))
 
@@ -209,6 +242,7 @@ class PlanhatSink(BatchSink):
         hard_delete = bool(self.config.get("hard_delete"))
         deletes = [r for r in merged if r.deleted and hard_delete]
         writes = [r for r in merged if not (r.deleted and hard_delete)]
+        writes = self.require_keys(writes)
         writes = self.filter_by_mode(writes)
         writes = self.check_required(writes)
         if writes:
@@ -216,12 +250,33 @@ class PlanhatSink(BatchSink):
         if deletes:
             self.delete(deletes)
 
+    def require_keys(self, records: list[MappedRecord]) -> list[MappedRecord]:
+        """Reject records with no key value: a rerun would create them again.
+
+        Only ``create_only`` streams (and pushes, which are not upserts) create keyless
+        records.
+        """
+        if self.route.mode is Mode.CREATE_ONLY or self.route.mapping.push:
+            return records
+        kept = []
+        for record in records:
+            if record.key is None:
+                keys = ", ".join(self.route.model.keyables)
+                self.reject(
+                    record,
+                    f"no value in any key column ({keys}): not written, as a "
+                    "rerun would create it again",
+                )
+            else:
+                kept.append(record)
+        return kept
+
     def filter_by_mode(self, records: list[MappedRecord]) -> list[MappedRecord]:
         """Drop (and dead-letter) records the stream's mode forbids."""
         mode = self.route.mode
         if mode is Mode.UPSERT:
             return records
-        index = self.planhat.key_index(self.route.model)
+        index = self.planhat.key_index(self.route.model, self.counts)
         kept = []
         for record in records:
             exists = record.key is not None and record.key in index
@@ -322,7 +377,7 @@ class PlanhatSink(BatchSink):
             return
         self.planhat.drain_one(self)  # the version's pending records first
         self.planhat.writer.wait()  # and every write still running: Planhat must have them
-        doomed = self.planhat.ids_absent_from(self.route.model, kept, self.written_ids)
+        doomed = self.planhat.ids_absent_from(self.route.model, kept, self.written_ids, self.counts)
         self.logger.warning(
             "ACTIVATE_VERSION %s for '%s': deleting %d %s records the stream no longer has",
             new_version,
@@ -348,7 +403,7 @@ class PlanhatSink(BatchSink):
             return None
         if record.key[0] == "_id":
             return record.key[1]
-        return self.planhat.key_index(self.route.model).get(record.key) or None
+        return self.planhat.key_index(self.route.model, self.counts).get(record.key) or None
 
     @override
     def clean_up(self) -> None:
@@ -410,7 +465,7 @@ class PlanhatSink(BatchSink):
                 self.model_name,
             )
         if self.route.mode is not Mode.UPSERT:
-            known = self.planhat.key_index(self.route.model)
+            known = self.planhat.key_index(self.route.model, self.counts)
             rejected = set(by_record)
             for position, record in enumerate(chunk):
                 if record.key is not None and position not in rejected:

@@ -244,6 +244,7 @@ class TargetPlanhat(VersionedAbout, Target):
         self._routes: dict[str, Route | None] = {}
         self._counts: dict[str, tuple[str, str, StreamCounts]] = {}
         self._key_indexes: dict[str, dict[tuple[str, str], str]] = {}
+        self._custom_names: dict[str, list[str]] | None = None
         self._warned_unknown: set[str] = set()
         self._finished = False
         self._sinks: list[Sink] = []
@@ -300,8 +301,45 @@ class TargetPlanhat(VersionedAbout, Target):
                 self._counts[stream_name] = (model, mode, StreamCounts())
             return self._counts[stream_name][2]
 
-    def key_index(self, model: Model) -> dict[tuple[str, str], str]:
-        """Existing ``(keyable, value) -> _id`` of a model: one list scan, cached for the run."""
+    def custom_field_names(self, model: Model, counts: StreamCounts) -> list[str] | None:
+        """Names of the tenant's custom fields of ``model``: one /customfields listing per run.
+
+        None when the listing is not allowed or not there: columns then keep their names.
+        """
+        with self._lock:
+            if self._custom_names is None:
+                definitions = get_model("custom_fields")
+                assert definitions.path is not None  # noqa: S101 - a listed model
+                by_parent: dict[str, list[str]] = {}
+                try:
+                    for item in self.client.list_all(
+                        definitions.path,
+                        select="name,parent",
+                        limit=definitions.page_cap,
+                        on_page=counts.count_call,
+                    ):
+                        parent, name = str(item.get("parent") or ""), item.get("name")
+                        if isinstance(name, str) and name:
+                            by_parent.setdefault(parent.lower(), []).append(name)
+                except PlanhatError as exc:
+                    self.logger.warning(
+                        "Custom field definitions could not be read (%s): columns that are "
+                        "not standard fields go into `custom` under their own names.",
+                        exc,
+                    )
+                    by_parent = {}
+                    self._custom_names = by_parent
+                    return None
+                self._custom_names = by_parent
+            return self._custom_names.get(model.planhat_name.lower(), [])
+
+    def key_index(
+        self, model: Model, counts: StreamCounts | None = None
+    ) -> dict[tuple[str, str], str]:
+        """Existing ``(keyable, value) -> _id`` of a model: one list scan, cached for the run.
+
+        The scan's calls are counted in ``counts`` (the stream that needed it first).
+        """
         with self._lock:
             index = self._key_indexes.get(model.name)
             if index is not None:
@@ -312,7 +350,10 @@ class TargetPlanhat(VersionedAbout, Target):
                 self.logger.info(
                     "Listing %s keys (%s) once for this run", model.planhat_name, select
                 )
-                for item in self.client.list_all(model.path, select=select, limit=model.page_cap):
+                on_page = counts.count_call if counts is not None else None
+                for item in self.client.list_all(
+                    model.path, select=select, limit=model.page_cap, on_page=on_page
+                ):
                     record_id = str(item.get("_id") or "")
                     for name in model.keyables:
                         value = item.get(name)
@@ -322,13 +363,15 @@ class TargetPlanhat(VersionedAbout, Target):
             return index
 
     def ids_absent_from(
-        self, model: Model, keys: set[tuple[str, str]], written: set[str]
+        self, model: Model, keys: set[tuple[str, str]], written: set[str], counts: StreamCounts
     ) -> list[str]:
         """Ids of the model's Planhat records matching none of ``keys`` (one fresh scan)."""
         assert model.path is not None  # noqa: S101 - callers check
         select = ",".join(dict.fromkeys(("_id", *model.keyables)))
         absent = []
-        for item in self.client.list_all(model.path, select=select, limit=model.page_cap):
+        for item in self.client.list_all(
+            model.path, select=select, limit=model.page_cap, on_page=counts.count_call
+        ):
             record_id = str(item.get("_id") or "")
             if not record_id or record_id in written:
                 continue

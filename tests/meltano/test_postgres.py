@@ -204,3 +204,46 @@ def test_reverse_etl_from_a_postgres_table_lands_keyed(
     assert {c["externalId"]: c["name"] for c in planhat.records("companies")}["ACME-1"] == (
         "Acme Corp"
     )
+
+
+def test_reverse_etl_from_lower_and_snake_case_columns(
+    meltano: Any, sandbox_factory: Any, postgres: Postgres
+) -> None:
+    planhat = sandbox_factory(records=0)
+    meltano.use_sandbox(planhat)
+    database = postgres.database()
+    # Unquoted names, as most warehouse tables have them: Postgres folds them to lower case.
+    database.query(
+        "create table companies (externalId text primary key, Name text, MRR numeric, "
+        "seats_purchased integer)"
+    )
+    database.query(
+        "insert into companies select 'CO-' || n, 'Company ' || n, n * 100, n "
+        "from generate_series(1, 20) as n"
+    )
+    database.query(
+        "create table endusers (external_id text primary key, email text, company_external_id text)"
+    )
+    database.query(
+        "insert into endusers select 'EU-' || n, 'user' || n || '@example.com', 'CO-' || n "
+        "from generate_series(1, 5) as n"
+    )
+    run = _meltano_for(meltano, database)
+    first = meltano.summary(run("run", "tap-postgres", "target-planhat"))
+    assert first["TOTAL"]["created"] == 25
+    assert first["TOTAL"]["rejected"] == 0
+
+    companies = {c["externalId"]: c for c in planhat.records("companies")}
+    assert companies["CO-3"]["name"] == "Company 3"
+    assert companies["CO-3"]["mrr"] == 300
+    # The tenant defines the Company custom field "Seats Purchased": the column matches it.
+    assert companies["CO-3"]["custom"] == {"Seats Purchased": 3}
+    endusers = {e["externalId"]: e for e in planhat.records("endusers")}
+    assert endusers["EU-2"]["companyId"] == companies["CO-2"]["_id"]
+    assert endusers["EU-2"]["email"] == "user2@example.com"
+
+    # Keyed by the folded columns: a rerun creates nothing.
+    second = meltano.summary(run("run", "tap-postgres", "target-planhat", "--full-refresh"))
+    assert second["TOTAL"]["created"] == 0
+    assert len(planhat.records("companies")) == 20
+    assert len(planhat.records("endusers")) == 5

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -45,7 +46,7 @@ def test_partial_206_dead_letters_rejected_records(sandbox, config) -> None:
     assert len(letters) == 2
     reasons = {line["record"].get("email"): line["reason"] for line in letters}
     assert "does not match any company" in reasons["bad@example.com"]
-    assert "required to create" in reasons[None]
+    assert "no value in any key column" in reasons[None]
     assert {line["stream"] for line in letters} == {"endusers"}
     assert {line["model"] for line in letters} == {"EndUser"}
     assert all(line["time"] for line in letters)
@@ -102,7 +103,13 @@ def test_an_opaque_400_is_bisected_down_to_the_bad_record(sandbox, config) -> No
     assert statuses.count(200) == 3
 
 
-def test_update_only_and_create_only(sandbox, config) -> None:
+def summary_rows(caplog: Any) -> dict[str, list[str]]:
+    """The last load summary's rows, by stream."""
+    summary = [r.message for r in caplog.records if "load summary" in r.message][-1]
+    return {line.split()[0]: line.split() for line in summary.splitlines()[3:] if line.strip()}
+
+
+def test_update_only_and_create_only(sandbox, config, caplog) -> None:
     existing = sandbox.records("companies")[0]
     config["max_rejected"] = 10
     config["streams"] = {
@@ -117,7 +124,8 @@ def test_update_only_and_create_only(sandbox, config) -> None:
         record("crt", {"externalId": existing["externalId"], "name": "Must not change"}),
         record("crt", {"externalId": "CREATED-1", "name": "Created"}),
     ]
-    run_target(config, messages)
+    with caplog.at_level("INFO"):
+        run_target(config, messages)
     stored = by_field(sandbox, "companies", "externalId")
     assert stored[existing["externalId"]]["name"] == "Updated only"
     assert "MISSING-1" not in stored
@@ -129,6 +137,10 @@ def test_update_only_and_create_only(sandbox, config) -> None:
     # One key scan, cached for the run: one short page of 20 (§15.1, planhat_common/paging.py).
     assert [r["query"]["offset"] for r in lists] == ["0"]
     assert lists[0]["query"]["select"].startswith("_id,")
+    # The calls column counts that scan, for the stream that made it, and each bulk call.
+    rows = summary_rows(caplog)
+    assert rows["upd"][-1] == "2"  # the key scan and one bulk upsert
+    assert rows["crt"][-1] == "1"
 
 
 def test_metrics_and_activities_are_pushed(sandbox, config) -> None:

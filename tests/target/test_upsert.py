@@ -142,10 +142,13 @@ def test_invoices_use_ext_id_and_cid(sandbox, config) -> None:
 
 def test_custom_fields_model_uses_single_record_calls(sandbox, config) -> None:
     existing = sandbox.records("custom_fields")[0]
+    # Definitions are keyed by _id only: new ones come from a create_only stream.
+    config["streams"] = {"new_fields": {"model": "custom_fields", "mode": "create_only"}}
     messages = [
         schema("custom_fields", {"_id": {"type": ["string", "null"]}}),
         record("custom_fields", {"_id": existing["_id"], "isHidden": True}),
-        record("custom_fields", {"name": "New Field", "type": "text", "parent": "Company"}),
+        schema("new_fields", {"name": {"type": "string"}}),
+        record("new_fields", {"name": "New Field", "type": "text", "parent": "Company"}),
     ]
     run_target(config, messages)
     stored = by_field(sandbox, "custom_fields", "_id")
