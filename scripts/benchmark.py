@@ -45,7 +45,7 @@ BULK_ITEMS = 5000
 READ_CHUNK = 1 << 20
 #: Page and batch size of the RSS comparison (see Bench.rss).
 RSS_PAGE = 500
-PHASES = ("endusers", "catalog", "incremental", "target", "rss")
+PHASES = ("endusers", "catalog", "incremental", "target", "rerun", "rss")
 #: Children run as on a usual machine: stdout buffered, bytecode cached. Some CI and
 #: container images set these two, which would charge every write and every import to
 #: whichever side does more of them.
@@ -248,6 +248,10 @@ class Bench:
         self.target_settings = {
             **self.tap_settings,
             "dead_letter_path": str(work / "dead_letter.jsonl"),
+            # Every measured run sends everything (and keeps the ledger up to date, as a
+            # real run does); the rerun phase measures what skip_unchanged saves.
+            "sync_ledger_path": str(work / "sync_ledger"),
+            "skip_unchanged": False,
         }
         self.target_config = self.write("target.json", self.target_settings)
         self.catalog: dict[str, Any] = {}
@@ -495,6 +499,33 @@ class Bench:
             f"{target.total_calls - target.calls('PUT', path)}"
         )
 
+    def rerun(self, singer: Path) -> None:
+        """A first send, an identical rerun, then a rerun with 3 records changed."""
+        path = get_model("companies").path or ""
+        settings = {**self.target_settings, "sync_ledger_path": str(self.work / "rerun.ledger")}
+        config = self.write("target-rerun.json", {**settings, "skip_unchanged": True})
+        changed = self.work / "companies-3-changed.singer"
+        with singer.open("rb") as source, changed.open("wb") as out:
+            edits = 0
+            for line in source:
+                message = json.loads(line)
+                if edits < 3 and message.get("type") == "RECORD":  # noqa: PLR2004
+                    message["record"]["name"] = f"{message['record'].get('name')} (edited)"
+                    line = json.dumps(message).encode() + b"\n"  # noqa: PLW2901
+                    edits += 1
+                out.write(line)
+        args = [str(BIN / "target-planhat"), "--config", str(config)]
+        runs = [
+            measure(args, self.sandbox, stdin=file, stderr_file=self.work / f"rerun{i}.log")
+            for i, file in enumerate((singer, singer, changed))
+        ]
+        print(f"\n[rerun] {self.n:,} company records, skip_unchanged on")
+        for label, run in zip(("first run", "identical rerun", "3 changed"), runs, strict=True):
+            print(
+                f"  {label:<16} wall {run.wall:6.2f}s  bulk calls {run.calls('PUT', path):>3}  "
+                f"all calls {run.total_calls}"
+            )
+
     def singer_file(self, name: str) -> Path:
         """N company records as a Singer file, as tap-planhat emits them.
 
@@ -528,6 +559,8 @@ class Bench:
             raw_target, target = self.target(singer, "target")
             self.report_target(self.n, raw_target, target)
             ratios.append(f"target/raw={target.wall / raw_target.wall:.2f}")
+        if "rerun" in phases:
+            self.rerun(singer or self.singer_file("companies.singer"))
         if "rss" in phases:
             self.rss(tap_companies, target, singer)
         print("\n" + " ".join(ratios))

@@ -120,6 +120,8 @@ class MappedRecord:
     count: int = 1
     #: ``payload`` as JSON, once encoded.
     encoded: bytes | None = None
+    #: ``(identity digest, payload digest)`` in the sync ledger, once looked up.
+    ledger_entry: tuple[int, int] | None = None
 
     def encode(self) -> bytes:
         """``payload`` as JSON (encoded once; the payload must not change afterwards)."""

@@ -35,6 +35,7 @@ from target_planhat.records import (
     dumps,
     map_record,
     merge_duplicates,
+    merge_identity,
     missing_for_create,
     push_item_problem,
 )
@@ -46,10 +47,11 @@ from target_planhat.results import (
     parse_bulk_body,
     parse_push_body,
 )
+from target_planhat.sync_ledger import identity_digest, payload_digest
 from target_planhat.validation import INVALID_MARK, MarkingValidator, sink_schema
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
@@ -89,6 +91,11 @@ class PlanhatSink(BatchSink):
         #: Column names, key and mapping; from the SCHEMA, or the first record when the
         #: SCHEMA declares no properties.
         self.columns: StreamColumns | None = None
+        #: Records in the current batch (the SDK counts the ones left out as well).
+        self.batched = 0
+        #: Sync ledger: identities this run sends, and records left out as unchanged.
+        self.changed_identities: set[int] = set()
+        self.unchanged_count = 0
         properties = list(schema.get("properties") or {})
         if properties:
             self.columns = self.plan_columns(properties)
@@ -129,7 +136,12 @@ class PlanhatSink(BatchSink):
     @property
     @override
     def is_full(self) -> bool:
-        return super().current_size >= self.max_size
+        """Full when the batch holds ``max_size`` records to write or dead-letter.
+
+        Records left out as unchanged (sync ledger) do not count, although the SDK counts
+        every record read: so 3 changed rows of 100,000 still make one small call.
+        """
+        return self.batched >= self.max_size
 
     @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
@@ -179,6 +191,7 @@ class PlanhatSink(BatchSink):
             original = {k: v for k, v in record.items() if v is not _MISSING}
             # Rejections are written with the batch: a background write may be counting.
             context.setdefault("rejects", []).append((original, str(invalid)))
+            self.batched += 1
             return
         if self.columns is None:
             self.columns = self.plan_columns(list(record))
@@ -187,8 +200,14 @@ class PlanhatSink(BatchSink):
             mapped = map_record(record, self.columns.mapping)
         except RecordRejectedError as exc:
             context.setdefault("rejects", []).append((record, str(exc)))
+            self.batched += 1
+            return
+        if self.unchanged_since_last_run(mapped):
+            self.counts.unchanged += 1
+            self.unchanged_count += 1
             return
         context.setdefault("records", []).append(mapped)
+        self.batched += 1
 
     def note_version(self, record: dict[str, Any]) -> None:
         """Remember the keys a table version holds, for ACTIVATE_VERSION.
@@ -208,6 +227,7 @@ class PlanhatSink(BatchSink):
 
     @override
     def process_batch(self, context: dict[str, Any]) -> None:
+        self.batched = 0
         records: list[MappedRecord] = context.get("records", [])
         rejects: list[tuple[dict[str, Any], str]] = context.get("rejects", [])
         if records:
@@ -270,6 +290,40 @@ class PlanhatSink(BatchSink):
             else:
                 kept.append(record)
         return kept
+
+    def unchanged_since_last_run(self, record: MappedRecord) -> bool:
+        """Whether an earlier run wrote this record as it is now (then it is not sent).
+
+        Checked as records arrive, so batches hold changed records only: three changed rows
+        of 100,000 make one small call. A record whose key an earlier record of this run
+        changed is always sent, so the last one still wins.
+        """
+        ledger = self.planhat.sync_ledger
+        if not ledger.enabled or self.route.mapping.push or record.deleted:
+            return False
+        identity = merge_identity(record, self.route.model)
+        if identity is None:
+            return False  # create_only without a key: nothing to compare with
+        scope = self.planhat.connection.api_url
+        record.ledger_entry = (
+            identity_digest(scope, self.stream_name, identity),
+            payload_digest(record.payload),
+        )
+        identity_key, payload_key = record.ledger_entry
+        if (
+            self.planhat.skip_unchanged
+            and ledger.unchanged(identity_key, payload_key)
+            and identity_key not in self.changed_identities
+        ):
+            return True
+        self.changed_identities.add(identity_key)
+        return False
+
+    def remember_written(self, records: Iterable[MappedRecord]) -> None:
+        """Note records Planhat confirmed in the sync ledger."""
+        entries = [r.ledger_entry for r in records if r.ledger_entry is not None]
+        if entries:
+            self.planhat.sync_ledger.remember(entries)
 
     def filter_by_mode(self, records: list[MappedRecord]) -> list[MappedRecord]:
         """Drop (and dead-letter) records the stream's mode forbids."""
@@ -408,6 +462,13 @@ class PlanhatSink(BatchSink):
     @override
     def clean_up(self) -> None:
         super().clean_up()
+        if self.unchanged_count:
+            self.logger.info(
+                "Stream '%s': %d records are as an earlier run wrote them (sync ledger); "
+                "not sent again",
+                self.stream_name,
+                self.unchanged_count,
+            )
         self.planhat.finish_run(self)
 
     # -- outcomes ---------------------------------------------------------------------------
@@ -456,6 +517,9 @@ class PlanhatSink(BatchSink):
             self.reject(chunk[index], "; ".join(reasons))
         for error in unmatched:
             self.reject_chunk(error, chunk)
+        if not unmatched:
+            # Only what Planhat certainly took: a record left out is just sent again.
+            self.remember_written(r for i, r in enumerate(chunk) if i not in by_record)
         accounted = outcome.created + outcome.updated + outcome.unchanged + len(outcome.errors)
         if accounted < len(chunk):
             self.logger.warning(
@@ -735,6 +799,7 @@ class SingleRecordSink(PlanhatSink):
                     self.counts.created += record.count
                 else:
                     self.counts.updated += record.count
+                self.remember_written([record])
             elif 400 <= reply.status < 500:  # noqa: PLR2004
                 self.reject(record, f"{method} failed: {reply.description}")
             else:

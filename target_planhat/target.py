@@ -20,7 +20,7 @@ from planhat_common.http import PlanhatError, redact
 from planhat_common.registry import MAX_BODY_BYTES, MODELS, Model, Verb, find_model, get_model
 from planhat_common.runtime import tune_gc
 from planhat_common.settings import PlanhatConnection, connection_properties
-from target_planhat import push_ledger
+from target_planhat import push_ledger, sync_ledger
 from target_planhat.dead_letter import DeadLetter
 from target_planhat.errors import RejectedRecordsError, UnknownStreamError
 from target_planhat.reader import FastSingerReader
@@ -228,6 +228,24 @@ class TargetPlanhat(VersionedAbout, Target):
             "this time by a later run is skipped.",
         ),
         th.Property(
+            "skip_unchanged",
+            th.BooleanType,
+            default=True,
+            title="Skip unchanged records",
+            description="Do not send a record identical to what an earlier successful run "
+            "sent for the same stream and key (sync_ledger_path keeps digests of confirmed "
+            "writes). Set false for a full send, e.g. with `meltano run --full-refresh`, "
+            "which Meltano does not pass on to loaders.",
+        ),
+        th.Property(
+            "sync_ledger_path",
+            th.StringType,
+            default=sync_ledger.DEFAULT_PATH,
+            title="Sync ledger path",
+            description="File of digests (never values) of the records Planhat confirmed, "
+            "per stream and key, for skip_unchanged. Empty: off.",
+        ),
+        th.Property(
             "load_method",
             th.StringType,
             default="upsert",
@@ -282,6 +300,19 @@ class TargetPlanhat(VersionedAbout, Target):
         hours = self.config.get("push_ledger_hours")
         hours = push_ledger.DEFAULT_HOURS if hours is None else float(hours)
         return push_ledger.PushLedger(path, hours)
+
+    @cached_property
+    def sync_ledger(self) -> sync_ledger.SyncLedger:
+        """Digests of what earlier runs wrote (read, never written, in dry runs)."""
+        return sync_ledger.SyncLedger(
+            self.config.get("sync_ledger_path", sync_ledger.DEFAULT_PATH),
+            read_only=bool(self.config.get("dry_run")),
+        )
+
+    @property
+    def skip_unchanged(self) -> bool:
+        """Whether records an earlier run wrote unchanged are left out."""
+        return bool(self.config.get("skip_unchanged", True)) and self.sync_ledger.enabled
 
     @property
     def max_batch_bytes(self) -> int:
@@ -557,6 +588,8 @@ class TargetPlanhat(VersionedAbout, Target):
         rejected = sum(counts.rejected for _, _, counts in self._counts.values())
         if "dead_letter" in self.__dict__:
             self.dead_letter.close()
+        if "sync_ledger" in self.__dict__:
+            self.sync_ledger.close()
         if rejected:
             self.logger.warning(
                 "%d record(s) rejected; see the dead letter file %s",

@@ -110,6 +110,8 @@ def meltano(meltano_executable: str, sandbox: Any, tmp_path: Path) -> Meltano:
         "TARGET_PLANHAT_COPY_DEAD_LETTER_PATH": str(tmp_path / "copy_dead_letter.jsonl"),
         "TARGET_PLANHAT_PUSH_LEDGER_PATH": str(tmp_path / "push_ledger.jsonl"),
         "TARGET_PLANHAT_COPY_PUSH_LEDGER_PATH": str(tmp_path / "copy_push_ledger.jsonl"),
+        "TARGET_PLANHAT_SYNC_LEDGER_PATH": str(tmp_path / "sync_ledger"),
+        "TARGET_PLANHAT_COPY_SYNC_LEDGER_PATH": str(tmp_path / "copy_sync_ledger"),
         "PLANHAT_COPY_API_TOKEN": SANDBOX_TOKEN,
         "PLANHAT_COPY_TENANT_TOKEN": SANDBOX_TENANT_TOKEN,
     }

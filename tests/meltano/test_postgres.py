@@ -242,8 +242,23 @@ def test_reverse_etl_from_lower_and_snake_case_columns(
     assert endusers["EU-2"]["companyId"] == companies["CO-2"]["_id"]
     assert endusers["EU-2"]["email"] == "user2@example.com"
 
-    # Keyed by the folded columns: a rerun creates nothing.
+    # Keyed by the folded columns, and only changed rows are sent: an identical rerun
+    # makes no write call at all.
+    planhat.clear_log()
     second = meltano.summary(run("run", "tap-postgres", "target-planhat", "--full-refresh"))
     assert second["TOTAL"]["created"] == 0
+    assert second["TOTAL"]["unchanged"] == 25
+    assert [r for r in planhat.requests_log() if r["method"] != "GET"] == []
+
+    # Three rows change: one small call carries them.
+    database.query("update companies set mrr = mrr + 1 where externalid in ('CO-1', 'CO-9')")
+    database.query("update endusers set email = 'new@example.com' where external_id = 'EU-4'")
+    planhat.clear_log()
+    third = meltano.summary(run("run", "tap-postgres", "target-planhat", "--full-refresh"))
+    assert third["TOTAL"]["updated"] == 3
+    assert third["TOTAL"]["unchanged"] == 22
+    puts = [r["path"] for r in planhat.requests_log() if r["method"] == "PUT"]
+    assert sorted(puts) == ["/companies", "/endusers"]
+    assert {c["externalId"]: c["mrr"] for c in planhat.records("companies")}["CO-9"] == 901
     assert len(planhat.records("companies")) == 20
     assert len(planhat.records("endusers")) == 5

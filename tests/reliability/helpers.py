@@ -61,6 +61,7 @@ def target_config(sandbox: SandboxServer, tmp_path: Path, **overrides: Any) -> d
         "request_timeout": 0.3,
         "dead_letter_path": str(tmp_path / "dead_letter.jsonl"),
         "push_ledger_path": str(tmp_path / "push_ledger.jsonl"),
+        "sync_ledger_path": str(tmp_path / "sync_ledger"),
         **overrides,
     }
 

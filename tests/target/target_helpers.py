@@ -28,6 +28,7 @@ def sandbox_config(sandbox: SandboxServer, tmp_path: Path, **extra: Any) -> dict
         "max_retries": 3,
         "dead_letter_path": str(tmp_path / "dead_letter.jsonl"),
         "push_ledger_path": str(tmp_path / "push_ledger.jsonl"),
+        "sync_ledger_path": str(tmp_path / "sync_ledger"),
         **extra,
     }
 
@@ -77,3 +78,19 @@ def writes(sandbox: SandboxServer) -> list[dict[str, Any]]:
 
 def by_field(sandbox: SandboxServer, model: str, field: str) -> dict[Any, dict[str, Any]]:
     return {r.get(field): r for r in sandbox.records(model)}
+
+
+def summary_rows(caplog: Any) -> dict[str, dict[str, str]]:
+    """The last load summary's rows, by stream, as {column: cell}."""
+    summary = [r.message for r in caplog.records if "load summary" in r.message][-1]
+    lines = summary.splitlines()
+    header = lines[1].split()
+    rows = {}
+    for line in lines[3:]:
+        cells = line.split()
+        if not cells:
+            continue
+        if cells[0] == "TOTAL":
+            cells = [cells[0], "-", "-", *cells[1:]]
+        rows[cells[0]] = dict(zip(header, cells, strict=True))
+    return rows

@@ -42,6 +42,7 @@ SDK_CONFIG = {
     "streams": {"example_stream": {"model": "endusers", "key": "email"}},
     "dead_letter_path": str(_DEAD_LETTER),
     "push_ledger_path": str(_DEAD_LETTER.with_name("push_ledger.jsonl")),
+    "sync_ledger_path": str(_DEAD_LETTER.with_name("sync_ledger")),
 }
 
 _StandardTests = get_target_test_class(TargetPlanhat, config=SDK_CONFIG, parse_env_config=False)
