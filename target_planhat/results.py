@@ -43,6 +43,7 @@ class StreamCounts:
     deleted: int = 0
     rejected: int = 0
     skipped: int = 0
+    #: Dry run: write calls a real run would make (``calls`` counts the reads made).
     planned: int = 0
     calls: int = 0
 
@@ -86,6 +87,9 @@ class BulkOutcome:
     errors: list[ItemError] = field(default_factory=list)
     #: Planhat ids of the records created or updated (``upsertedIds``, ``insertsKeys``).
     upserted_ids: set[str] = field(default_factory=set)
+    #: ``insertsKeys`` and ``updatesKeys``: ``{_id, <keyables sent>}`` per written record.
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _short(value: Any, limit: int = 300) -> str:
@@ -126,12 +130,11 @@ def parse_bulk_body(body: Any) -> BulkOutcome:
     ids = body.get("upsertedIds")
     if isinstance(ids, list):
         outcome.upserted_ids.update(i for i in ids if isinstance(i, str))
-    for key in ("insertsKeys", "updatesKeys"):
+    for key, kept in (("insertsKeys", outcome.inserts), ("updatesKeys", outcome.updates)):
         entries = body.get(key)
         if isinstance(entries, list):
-            outcome.upserted_ids.update(
-                e["_id"] for e in entries if isinstance(e, dict) and isinstance(e.get("_id"), str)
-            )
+            kept.extend(e for e in entries if isinstance(e, dict))
+            outcome.upserted_ids.update(e["_id"] for e in kept if isinstance(e.get("_id"), str))
     return outcome
 
 
@@ -164,6 +167,16 @@ def _candidate_values(detail: Any) -> dict[str, str]:
             if value not in (None, "") and not isinstance(value, (dict, list)):
                 found.setdefault(name, str(value))
     return found
+
+
+def record_values(record: MappedRecord) -> dict[str, str]:
+    """The keyable values a record carries, by field (to find it in a response)."""
+    return _record_values(record)
+
+
+def entry_values(entry: Mapping[str, Any]) -> dict[str, str]:
+    """The keyable values an error or a written-keys entry carries, by field."""
+    return _candidate_values(entry)
 
 
 def _record_values(record: MappedRecord) -> dict[str, str]:
@@ -244,9 +257,10 @@ def assign_errors(
 
 def summary_table(rows: Mapping[str, tuple[str, str, StreamCounts]], *, dry_run: bool) -> str:
     """A fixed-width table: one row per stream, plus totals."""
-    columns = ["stream", "model", "mode", "received"]
-    columns += ["planned"] if dry_run else ["created", "updated", "unchanged", "deleted"]
-    columns += ["rejected", "skipped", "calls"]
+    columns = ["stream", "model", "mode", "received", "created", "updated", "unchanged"]
+    columns += ["deleted", "rejected", "skipped", "calls"]
+    if dry_run:
+        columns.append("planned")  # write calls a real run would make
     table: list[list[str]] = [columns]
     total = StreamCounts()
     for stream, (model, mode, counts) in sorted(rows.items()):

@@ -19,6 +19,7 @@ from typing_extensions import override
 
 from planhat_common.http import OutcomeUnknownError, PlanhatError
 from planhat_common.registry import BULK_UPSERT_MAX_ITEMS, Verb
+from target_planhat.attribution import RecordResult, attribute
 from target_planhat.columns import (
     StreamColumns,
     keyless_problem,
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
     from planhat_common.client import Reply
     from target_planhat.target import Route, TargetPlanhat
 
+UNCHANGED_REASON = "not sent: as an earlier run wrote it (sync ledger)"
+SKIPPED = "the stream matches no Planhat model (skip_unknown_streams)"
 #: Statuses after which a batch is split in two and each half resent (never resent as is).
 SPLIT_STATUSES = frozenset({400, 413, 422})
 #: Placeholder for a missing key property, so the SDK's key check lets the record through
@@ -205,6 +208,7 @@ class PlanhatSink(BatchSink):
         if self.unchanged_since_last_run(mapped):
             self.counts.unchanged += 1
             self.unchanged_count += 1
+            self.report([RecordResult(mapped, "unchanged", reason=UNCHANGED_REASON)])
             return
         context.setdefault("records", []).append(mapped)
         self.batched += 1
@@ -392,12 +396,14 @@ class PlanhatSink(BatchSink):
         path = self.route.model.path or ""
         if self.dry_run:
             self.logger.info("Dry run: would DELETE %s/%s", path, record_id)
-            self.counts.planned += count
+            self.counts.planned += 1
+            self.counts.deleted += count
             return None
         reply = self.planhat.client.call("DELETE", self.planhat.client.api(path, record_id))
         self.counts.calls += 1
         if reply.ok:
             self.counts.deleted += count
+            self.report([RecordResult(MappedRecord({}, {}, ("_id", record_id)), "deleted")])
         elif reply.status == 404:  # noqa: PLR2004
             self.counts.unchanged += count
         elif 400 <= reply.status < 500:  # noqa: PLR2004
@@ -451,6 +457,14 @@ class PlanhatSink(BatchSink):
                     key=f"_id={record_id}",
                 )
 
+    def known_id(self, record: MappedRecord) -> str | None:
+        """The record's Planhat ``_id`` if the run knows it without asking (for results)."""
+        if record.key is None:
+            return None
+        if record.key[0] == "_id":
+            return record.key[1]
+        return self.planhat.known_id(self.route.model, record.key)
+
     def resolve_id(self, record: MappedRecord) -> str | None:
         """The Planhat ``_id`` of a keyed record, or None when nothing matches."""
         if record.key is None:
@@ -473,8 +487,14 @@ class PlanhatSink(BatchSink):
 
     # -- outcomes ---------------------------------------------------------------------------
 
+    def report(self, results: list[RecordResult]) -> None:
+        """Write record outcomes to the results file, when there is one."""
+        if self.planhat.results is not None and results:
+            self.planhat.results.write(self.stream_name, self.model_name, results)
+
     def reject(self, record: MappedRecord, reason: str) -> None:
         """Count a record (and whatever was merged into it) as rejected and dead-letter it."""
+        self.report([RecordResult(record, "rejected", reason=reason)])
         self.counts.rejected += record.count
         self.planhat.dead_letter.write(
             stream=self.stream_name,
@@ -486,6 +506,7 @@ class PlanhatSink(BatchSink):
 
     def reject_raw(self, record: dict[str, Any], reason: str) -> None:
         """Reject a record that could not even be mapped."""
+        self.report([RecordResult(MappedRecord(record, record, None), "rejected", reason=reason)])
         self.counts.rejected += 1
         self.planhat.dead_letter.write(
             stream=self.stream_name, model=self.model_name, reason=reason, record=record
@@ -520,6 +541,9 @@ class PlanhatSink(BatchSink):
         if not unmatched:
             # Only what Planhat certainly took: a record left out is just sent again.
             self.remember_written(r for i, r in enumerate(chunk) if i not in by_record)
+        if self.planhat.results is not None:
+            results = attribute(chunk, outcome, by_record, len(unmatched), self.known_id)
+            self.report([r for r in results if r.outcome != "rejected"])
         accounted = outcome.created + outcome.updated + outcome.unchanged + len(outcome.errors)
         if accounted < len(chunk):
             self.logger.warning(
@@ -600,7 +624,8 @@ class SplittingSink(PlanhatSink):
                 len(chunk),
                 len(body),
             )
-            self.counts.planned += sum(r.count for r in chunk)
+            self.counts.planned += 1
+            self.forecast(chunk)
             return
         try:
             reply = self.planhat.client.call(
@@ -628,6 +653,20 @@ class SplittingSink(PlanhatSink):
             self.apply_outcome(self.parse(reply, len(chunk)), chunk)
             return
         raise PlanhatError(f"Writing {self.model_name} failed: {reply.description}")
+
+    def forecast(self, chunk: Sequence[MappedRecord]) -> None:
+        """Dry run: count what sending ``chunk`` would create or update.
+
+        One key scan per model (cached for the run) says which keys exist; whether Planhat
+        would find an update identical is unknown until it is sent.
+        """
+        index = self.planhat.key_index(self.route.model, self.counts)
+        for record in chunk:
+            exists = record.key is not None and (record.key[0] == "_id" or record.key in index)
+            if exists:
+                self.counts.updated += record.count
+            else:
+                self.counts.created += record.count
 
     def outcome_unknown(self, chunk: Sequence[MappedRecord], problem: str) -> None:
         """A call that is not idempotent failed after it may have been applied (subclasses)."""
@@ -758,6 +797,10 @@ class PushSink(SplittingSink):
         ledger.record(self.route.model.name, (r.payload for r in chunk))
 
     @override
+    def forecast(self, chunk: Sequence[MappedRecord]) -> None:
+        self.counts.created += sum(r.count for r in chunk)  # every item pushed is added
+
+    @override
     def check_required(self, records: list[MappedRecord]) -> list[MappedRecord]:
         kept = []
         for record in records:
@@ -790,7 +833,11 @@ class SingleRecordSink(PlanhatSink):
                 method, url = "POST", client.api(path)
             if self.dry_run:
                 self.logger.info("Dry run: would %s %s", method, self.planhat.client_path(url))
-                self.counts.planned += record.count
+                self.counts.planned += 1
+                if method == "POST":
+                    self.counts.created += record.count
+                else:
+                    self.counts.updated += record.count
                 continue
             reply = client.call(method, url, data=dumps(payload))
             self.counts.calls += 1
@@ -800,6 +847,10 @@ class SingleRecordSink(PlanhatSink):
                 else:
                     self.counts.updated += record.count
                 self.remember_written([record])
+                body = reply.body if isinstance(reply.body, dict) else {}
+                new_id = body.get("_id") if isinstance(body.get("_id"), str) else record_id
+                outcome = "created" if method == "POST" else "updated"
+                self.report([RecordResult(record, outcome, new_id)])
             elif 400 <= reply.status < 500:  # noqa: PLR2004
                 self.reject(record, f"{method} failed: {reply.description}")
             else:
@@ -826,6 +877,9 @@ class SkipSink(BatchSink):
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         self.counts.received += 1
         self.counts.skipped += 1
+        if self.planhat.results is not None:
+            skipped = RecordResult(MappedRecord(record, record, None), "skipped", reason=SKIPPED)
+            self.planhat.results.write(self.stream_name, "", [skipped])
 
     @override
     def process_batch(self, context: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
+import click
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities
 from singer_sdk.mapper import RemoveRecordTransform
@@ -21,6 +22,7 @@ from planhat_common.registry import MAX_BODY_BYTES, MODELS, Model, Verb, find_mo
 from planhat_common.runtime import tune_gc
 from planhat_common.settings import PlanhatConnection, connection_properties
 from target_planhat import push_ledger, sync_ledger
+from target_planhat.connection_check import run_checks
 from target_planhat.dead_letter import DeadLetter
 from target_planhat.errors import RejectedRecordsError, UnknownStreamError
 from target_planhat.reader import FastSingerReader
@@ -31,6 +33,7 @@ from target_planhat.records import (
     resolve_key_field,
 )
 from target_planhat.results import StreamCounts, summary_table
+from target_planhat.results_file import ResultsFile
 from target_planhat.sinks import (
     BulkUpsertSink,
     PlanhatSink,
@@ -246,6 +249,14 @@ class TargetPlanhat(VersionedAbout, Target):
             "per stream and key, for skip_unchanged. Empty: off.",
         ),
         th.Property(
+            "results_path",
+            th.StringType,
+            title="Results file",
+            description="JSONL file that gets one line per record: stream, key, Planhat "
+            "_id, outcome (created, updated, unchanged, deleted, written, skipped, rejected, "
+            "unknown) and reason. Off when empty; not written in dry runs.",
+        ),
+        th.Property(
             "load_method",
             th.StringType,
             default="upsert",
@@ -254,6 +265,46 @@ class TargetPlanhat(VersionedAbout, Target):
             description="Always upsert; use streams.<name>.mode for update_only or create_only.",
         ),
     ).to_dict()
+
+    @classmethod
+    @override
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, plus ``--test`` (check the connection, write nothing)."""
+        command = super().get_singer_command()
+        command.params.append(
+            click.Option(
+                ["--test"],
+                is_flag=True,
+                help="Check the API token and region (and the tenant token, when set) with "
+                "calls that write nothing, then exit.",
+            )
+        )
+        return command
+
+    @classmethod
+    @override
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: Any = None,
+        file_input: Any = None,
+        test: bool = False,
+    ) -> None:
+        """Run the target, or with ``test`` only check the connection."""
+        if not test or about:
+            super().invoke(
+                about=about, about_format=about_format, config=config, file_input=file_input
+            )
+            return
+        target = cls(
+            config=config.config if config else None,
+            validate_config=True,
+            parse_env_config=bool(config and config.parse_env),
+        )
+        if not run_checks(target.client, target.connection):
+            raise SystemExit(1)
 
     def __init__(self, **kwargs: Any) -> None:
         """Set up the run: one bulk call at a time (Planhat asks for sequential writes)."""
@@ -308,6 +359,19 @@ class TargetPlanhat(VersionedAbout, Target):
             self.config.get("sync_ledger_path", sync_ledger.DEFAULT_PATH),
             read_only=bool(self.config.get("dry_run")),
         )
+
+    @cached_property
+    def results(self) -> ResultsFile | None:
+        """The results file, if one is set (never in dry runs: nothing is written)."""
+        path = self.config.get("results_path")
+        if not path or self.config.get("dry_run"):
+            return None
+        return ResultsFile(path, self.connection.secrets)
+
+    def known_id(self, model: Model, key: tuple[str, str]) -> str | None:
+        """A key's Planhat ``_id`` from a key scan this run already made (no call)."""
+        with self._lock:
+            return self._key_indexes.get(model.name, {}).get(key) or None
 
     @property
     def skip_unchanged(self) -> bool:
@@ -582,7 +646,7 @@ class TargetPlanhat(VersionedAbout, Target):
         dry_run = bool(self.config.get("dry_run"))
         self.logger.info(
             "Planhat load summary%s:\n%s",
-            " (dry run: nothing written)" if dry_run else "",
+            " (dry run, a forecast: nothing written)" if dry_run else "",
             summary_table(self._counts, dry_run=dry_run),
         )
         rejected = sum(counts.rejected for _, _, counts in self._counts.values())
@@ -590,6 +654,8 @@ class TargetPlanhat(VersionedAbout, Target):
             self.dead_letter.close()
         if "sync_ledger" in self.__dict__:
             self.sync_ledger.close()
+        if self.results is not None:
+            self.results.close()
         if rejected:
             self.logger.warning(
                 "%d record(s) rejected; see the dead letter file %s",

@@ -189,7 +189,28 @@ def test_dry_run_makes_no_write_calls(sandbox, config, caplog) -> None:
     assert "DRY-1" not in by_field(sandbox, "companies", "externalId")
     assert "Dry run: would PUT /companies with 1 items" in caplog.text
     assert "Dry run: would DELETE /companies/" in caplog.text
-    assert "planned" in caplog.text
+    rows = summary_rows(caplog)
+    # The forecast: what a real run would create, update and delete, and its write calls;
+    # the one key scan it made to tell creates from updates is a call it did make.
+    company = rows["companies"]
+    assert (company["created"], company["updated"], company["deleted"]) == ("1", "0", "1")
+    assert (company["planned"], company["calls"]) == ("2", "1")
+    assert (rows["metrics"]["created"], rows["metrics"]["planned"]) == ("1", "1")
+
+
+def test_dry_run_forecasts_updates_from_one_key_scan(sandbox, config, caplog) -> None:
+    config["dry_run"] = True
+    existing = sandbox.records("companies")[:3]
+    messages = [
+        schema("companies", PROPS, keys=["externalId"]),
+        *(record("companies", {"externalId": c["externalId"], "name": "x"}) for c in existing),
+        record("companies", {"externalId": "DRY-NEW", "name": "new"}),
+    ]
+    with caplog.at_level("INFO"):
+        run_target(config, messages)
+    row = summary_rows(caplog)["companies"]
+    assert (row["created"], row["updated"], row["calls"]) == ("1", "3", "1")
+    assert writes(sandbox) == []
 
 
 def test_hard_delete(sandbox, config) -> None:

@@ -1,0 +1,91 @@
+"""The results file: what became of each record, with Planhat's _id, and how it is derived."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from target_helpers import by_field, record, run_target, schema
+
+from target_planhat.attribution import attribute
+from target_planhat.records import MappedRecord
+from target_planhat.results import BulkOutcome, ItemError
+
+STRING = {"type": ["string", "null"]}
+
+
+def _results(config: dict[str, Any]) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in Path(config["results_path"]).read_text().splitlines()]
+
+
+def _mapped(key: str, **payload: Any) -> MappedRecord:
+    return MappedRecord({"externalId": key, **payload}, {}, ("externalId", key))
+
+
+def test_every_record_gets_a_line_with_its_outcome_and_id(sandbox: Any, config: Any) -> None:
+    config["results_path"] = str(Path(config["dead_letter_path"]).with_name("results.jsonl"))
+    config["max_rejected"] = 5
+    existing = sandbox.records("companies")[0]
+    props = {"externalId": STRING, "name": STRING}
+    messages = [
+        schema("companies", props, keys=["externalId"]),
+        record("companies", {"externalId": existing["externalId"], "name": "Updated"}),
+        record("companies", {"externalId": "RES-NEW", "name": "Created"}),
+        record("companies", {"externalId": "RES-BAD"}),  # no name: cannot be created
+        schema("endusers", {"email": STRING, "companyExternalId": STRING}, keys=["email"]),
+        record("endusers", {"email": "lost@example.com", "companyExternalId": "NO-SUCH"}),
+        schema("mystery", {"a": STRING}),
+        record("mystery", {"a": "x"}),
+    ]
+    run_target({**config, "skip_unknown_streams": True}, messages)
+    run_target({**config, "skip_unknown_streams": True}, messages[:3])  # an identical rerun
+
+    lines = _results(config)
+    by_key = {(line["key_value"], line["outcome"]): line for line in lines}
+    created = by_field(sandbox, "companies", "externalId")["RES-NEW"]
+    assert by_key["RES-NEW", "created"]["planhat_id"] == created["_id"]
+    assert by_key[existing["externalId"], "updated"]["planhat_id"] == existing["_id"]
+    assert "name" in by_key["RES-BAD", "rejected"]["reason"]
+    assert "does not match any company" in by_key["lost@example.com", "rejected"]["reason"]
+    assert by_key[existing["externalId"], "unchanged"]["reason"].startswith("not sent")
+    skipped = [line for line in lines if line["outcome"] == "skipped"]
+    assert [line["stream"] for line in skipped] == ["mystery"]
+    assert {line["key_field"] for line in lines if line["stream"] == "companies"} == {"externalId"}
+
+
+def test_entries_with_keys_attribute_created_and_updated_with_ids() -> None:
+    chunk = [_mapped("A"), _mapped("B"), _mapped("C")]
+    outcome = BulkOutcome(
+        created=1,
+        updated=1,
+        inserts=[{"_id": "id-b", "externalId": "B"}],
+        updates=[{"_id": "id-a", "externalId": "A"}],
+    )
+    results = attribute(chunk, outcome, {2: ["create failed: x"]}, 0, lambda _r: None)
+    assert [(r.outcome, r.planhat_id) for r in results] == [
+        ("updated", "id-a"),
+        ("created", "id-b"),
+        ("rejected", None),
+    ]
+
+
+def test_left_over_records_are_derived_from_the_counts() -> None:
+    chunk = [_mapped("A"), _mapped("B")]
+    only_ids = BulkOutcome(created=2, inserts=[{"_id": "x"}, {"_id": "y"}])
+    assert {r.outcome for r in attribute(chunk, only_ids, {}, 0, lambda _r: None)} == {"created"}
+    unchanged = BulkOutcome(unchanged=2)
+    assert {r.outcome for r in attribute(chunk, unchanged, {}, 0, lambda _r: None)} == {"unchanged"}
+    mixed = BulkOutcome(created=1, updated=1, inserts=[{"_id": "x"}], updates=[{"_id": "y"}])
+    assert {r.outcome for r in attribute(chunk, mixed, {}, 0, lambda _r: None)} == {"written"}
+    one = attribute(
+        chunk[:1], BulkOutcome(created=1, inserts=[{"_id": "x"}]), {}, 0, lambda _r: None
+    )
+    assert (one[0].outcome, one[0].planhat_id) == ("created", "x")
+
+
+def test_errors_naming_no_record_make_the_rest_unknown() -> None:
+    outcome = BulkOutcome(errors=[ItemError("createdErrors", "something failed")])
+    results = attribute([_mapped("A")], outcome, {}, 1, lambda _r: None)
+    assert results[0].outcome == "unknown"
+    assert "without naming records" in str(results[0].reason)
