@@ -83,6 +83,8 @@ class Model:
         notes: what is unconfirmed about the model (§15.15).
         list_user_refs: user references that lists return as ``{id, nickName}`` objects and
             get-by-id as id strings (§13 Company).
+        user_refs: fields holding one team member's (user's) ``_id``; target-planhat also takes
+            them by email (``ownerEmail`` for ``owner`` or ``ownerId``).
     """
 
     name: str
@@ -102,6 +104,7 @@ class Model:
     selected_by_default: bool = True
     notes: str = ""
     list_user_refs: tuple[str, ...] = ()
+    user_refs: tuple[str, ...] = ()
     fields: Mapping[str, FieldType] = field(init=False, repr=False, compare=False)
     _names: frozenset[str] = field(init=False, repr=False, compare=False)
 
@@ -186,6 +189,7 @@ MODELS: tuple[Model, ...] = (
         required_for_create=("name",),
         aliases=("account", "accounts"),
         list_user_refs=("owner", "coOwner"),
+        user_refs=("owner", "coOwner"),
     ),
     Model(
         "users",
@@ -213,6 +217,7 @@ MODELS: tuple[Model, ...] = (
         "/assets",
         replication_key="updatedAt",
         required_for_create=("name", "companyId"),
+        user_refs=("ownerId",),
     ),
     Model(
         "campaigns",
@@ -291,6 +296,7 @@ MODELS: tuple[Model, ...] = (
         "opportunities",
         "Opportunity",
         "/opportunities",
+        user_refs=("ownerId",),
     ),
     Model(
         "projects",
@@ -310,6 +316,7 @@ MODELS: tuple[Model, ...] = (
         "/tasks",
         replication_key="updatedAt",
         required_for_create=("mainType", "companyId"),
+        user_refs=("ownerId",),
     ),
     Model(
         "tickets",
@@ -342,6 +349,7 @@ MODELS: tuple[Model, ...] = (
         "Workspace",
         "/workspaces",
         notes="Verbs follow ROBO and CRUDS; unconfirmed (§4).",
+        user_refs=("ownerId",),
     ),
     Model(
         "workflows",

@@ -12,7 +12,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from target_planhat.fieldnames import ColumnMap, map_columns
-from target_planhat.records import COMPANY_EXTERNAL_ID, COMPANY_SOURCE_ID, MappingOptions, Mode
+from target_planhat.records import (
+    COMPANY_EXTERNAL_ID,
+    COMPANY_SOURCE_ID,
+    MappingOptions,
+    Mode,
+    email_column,
+)
 
 if TYPE_CHECKING:
     import logging
@@ -39,7 +45,7 @@ class StreamColumns:
 
 def accepted_names(model: Model) -> set[str]:
     """Field names an input column may be matched to for ``model``."""
-    names = {*model.fields, *REFERENCE_COLUMNS}
+    names = {*model.fields, *REFERENCE_COLUMNS, *(email_column(r) for r in model.user_refs)}
     if model.external_id_field:
         names.add(EXTERNAL_ID)  # sent as the model's own external id field (extId)
     return names

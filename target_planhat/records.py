@@ -15,6 +15,8 @@ Rules (``shared/planhat-api.md`` §7, §8, §13):
   (``companyId``, ``cId`` on invoices and NPS, ``companyIds`` on issues) as ``extid-<v>`` /
   ``srcid-<v>``; a plain ``companyId`` is used as it is.
 * ``externalId`` is renamed to the model's own external id field (``extId`` on invoices).
+* ``ownerEmail`` (``<user reference>Email``) is set aside for the sink to resolve to a user
+  ``_id``; a stream's defaults (``type: note`` for notes) fill fields the record lacks.
 * Fields the model does not know go into ``custom`` according to the ``custom_fields`` setting.
 * The key is the configured field, else the first keyable (registry order) the record carries.
 """
@@ -104,6 +106,10 @@ class MappingOptions:
     push: bool = False
     #: Input column -> Planhat field name, for columns spelled otherwise (fieldnames.py).
     renames: Mapping[str, str] = field(default_factory=dict)
+    #: Fields every record of the stream gets unless it has them (notes: ``type: note``).
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: Fields needed to create a record, besides the model's own (notes: ``companyId``).
+    required: tuple[str, ...] = ()
 
 
 @dataclass
@@ -122,6 +128,8 @@ class MappedRecord:
     encoded: bytes | None = None
     #: ``(identity digest, payload digest)`` in the sync ledger, once looked up.
     ledger_entry: tuple[int, int] | None = None
+    #: User references given by email, ``field -> email``, for the sink to resolve.
+    user_emails: dict[str, str] = field(default_factory=dict)
 
     def encode(self) -> bytes:
         """``payload`` as JSON (encoded once; the payload must not change afterwards)."""
@@ -223,6 +231,21 @@ def _map_company(record: dict[str, Any], model: Model) -> None:
         record[target] = _company_value(model, f"srcid-{src}")
 
 
+def email_column(user_ref: str) -> str:
+    """The column naming a user reference by email: ``owner``/``ownerId`` -> ``ownerEmail``."""
+    return user_ref.removesuffix("Id") + "Email"
+
+
+def _take_user_emails(record: dict[str, Any], model: Model) -> dict[str, str]:
+    """Pop ``<ref>Email`` columns; the refs they name, unless given as ids, by field."""
+    emails: dict[str, str] = {}
+    for ref in model.user_refs:
+        email = record.pop(email_column(ref), None)
+        if _present(email) and not _present(record.get(ref)):
+            emails[ref] = str(email).strip()
+    return emails
+
+
 def _map_external_id(record: dict[str, Any], model: Model) -> None:
     target = model.external_id_field
     if target and target != "externalId" and "externalId" in record:
@@ -284,16 +307,22 @@ def map_record(record: Mapping[str, Any], options: MappingOptions) -> MappedReco
         working = dict(original)
     if options.push:
         return MappedRecord({k: v for k, v in working.items() if v is not None}, original, None)
+    for name, value in options.defaults.items():
+        working.setdefault(name, value)
     _map_company(working, model)
     _map_external_id(working, model)
+    emails = _take_user_emails(working, model) if model.user_refs else {}
     payload = _map_custom(working, options)
     key = choose_key(payload, model, options.key)
-    return MappedRecord(payload, original, key, deleted)
+    return MappedRecord(payload, original, key, deleted, user_emails=emails)
 
 
-def missing_for_create(payload: Mapping[str, Any], model: Model) -> list[str]:
-    """Fields ``model`` needs to create a record that ``payload`` lacks."""
-    return [name for name in model.required_for_create if not _present(payload.get(name))]
+def missing_for_create(
+    payload: Mapping[str, Any], model: Model, also: Sequence[str] = ()
+) -> list[str]:
+    """Fields ``model`` (and ``also``) needs to create a record that ``payload`` lacks."""
+    needed = dict.fromkeys((*model.required_for_create, *also))
+    return [name for name in needed if not _present(payload.get(name))]
 
 
 def push_item_problem(payload: Mapping[str, Any], model: Model) -> str | None:

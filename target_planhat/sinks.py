@@ -34,6 +34,7 @@ from target_planhat.records import (
     Mode,
     RecordRejectedError,
     dumps,
+    email_column,
     map_record,
     merge_duplicates,
     merge_identity,
@@ -205,6 +206,12 @@ class PlanhatSink(BatchSink):
             context.setdefault("rejects", []).append((record, str(exc)))
             self.batched += 1
             return
+        if mapped.user_emails:
+            problem = self.resolve_user_emails(mapped)
+            if problem:
+                context.setdefault("rejects", []).append((record, problem))
+                self.batched += 1
+                return
         if self.unchanged_since_last_run(mapped):
             self.counts.unchanged += 1
             self.unchanged_count += 1
@@ -295,6 +302,22 @@ class PlanhatSink(BatchSink):
                 kept.append(record)
         return kept
 
+    def resolve_user_emails(self, record: MappedRecord) -> str | None:
+        """Put team members given by email (``ownerEmail``) in as their ``_id``s.
+
+        Returns why the record cannot be sent (an email no team member has), or None.
+        """
+        users = self.planhat.user_ids_by_email(self.counts)
+        for field_name, email in record.user_emails.items():
+            user_id = users.get(email.lower())
+            if user_id is None:
+                return (
+                    f"{email_column(field_name)} '{email}' is no team member's email in Planhat "
+                    f"(for {field_name})"
+                )
+            record.payload[field_name] = user_id
+        return None
+
     def unchanged_since_last_run(self, record: MappedRecord) -> bool:
         """Whether an earlier run wrote this record as it is now (then it is not sent).
 
@@ -353,7 +376,8 @@ class PlanhatSink(BatchSink):
         kept = []
         for record in records:
             creates = record.key is None or self.route.mode is Mode.CREATE_ONLY
-            missing = missing_for_create(record.payload, model) if creates else []
+            required = self.route.mapping.required
+            missing = missing_for_create(record.payload, model, required) if creates else []
             if (
                 model.name == "tickets"
                 and "email" not in missing

@@ -86,6 +86,21 @@ class Route:
         return SingleRecordSink
 
 
+#: Notes are conversations of type "note" and need a company (Planhat's Note page; see
+#: docs/writes.md): a stream named for notes writes conversations with these.
+NOTE_NAMES = frozenset({"notes", "note"})
+NOTE_DEFAULTS = {"type": "note"}
+NOTE_REQUIRED = ("companyId",)
+
+
+def _routed_name(stream_name: str, settings: dict[str, Any]) -> str:
+    """The name a stream routes by: its model setting, else its name without a schema."""
+    name = str(settings.get("model") or stream_name)
+    for separator in ("-", "."):
+        name = name.rsplit(separator, 1)[-1]
+    return name.lower()
+
+
 def _writable(model: Model) -> bool:
     return any(model.supports(v) for v in (Verb.PUSH, Verb.BULK_UPSERT, Verb.CREATE, Verb.UPDATE))
 
@@ -314,6 +329,7 @@ class TargetPlanhat(VersionedAbout, Target):
         self._counts: dict[str, tuple[str, str, StreamCounts]] = {}
         self._key_indexes: dict[str, dict[tuple[str, str], str]] = {}
         self._custom_names: dict[str, list[str]] | None = None
+        self._users_by_email: dict[str, str] | None = None
         self._warned_unknown: set[str] = set()
         self._finished = False
         self._sinks: list[Sink] = []
@@ -427,6 +443,23 @@ class TargetPlanhat(VersionedAbout, Target):
                     return None
                 self._custom_names = by_parent
             return self._custom_names.get(model.planhat_name.lower(), [])
+
+    def user_ids_by_email(self, counts: StreamCounts) -> dict[str, str]:
+        """Team members' ``_id`` by lower-cased email: one /users listing per run."""
+        with self._lock:
+            if self._users_by_email is None:
+                users = get_model("users")
+                assert users.path is not None  # noqa: S101 - a listed model
+                self.logger.info("Listing team members (_id, email) once for this run")
+                found: dict[str, str] = {}
+                for item in self.client.list_all(
+                    users.path, select="_id,email", limit=users.page_cap, on_page=counts.count_call
+                ):
+                    email, user_id = item.get("email"), item.get("_id")
+                    if isinstance(email, str) and isinstance(user_id, str):
+                        found.setdefault(email.strip().lower(), user_id)
+                self._users_by_email = found
+            return self._users_by_email
 
     def key_index(
         self, model: Model, counts: StreamCounts | None = None
@@ -545,12 +578,15 @@ class TargetPlanhat(VersionedAbout, Target):
             )
         except ValueError as exc:
             raise UnknownStreamError(f"streams.{stream_name}: {exc}") from exc
+        note = _routed_name(stream_name, settings) in NOTE_NAMES
         mapping = MappingOptions(
             model=model,
             key=key,
             custom_fields=custom,
             exclude=frozenset(self.config.get("exclude_properties") or ()),
             push=push,
+            defaults=NOTE_DEFAULTS if note else {},
+            required=NOTE_REQUIRED if note else (),
         )
         return Route(stream_name, model, mode, mapping)
 
