@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -229,6 +230,8 @@ def test_reverse_etl_from_lower_and_snake_case_columns(
         "from generate_series(1, 5) as n"
     )
     run = _meltano_for(meltano, database)
+    results = Path(meltano.env["TARGET_PLANHAT_DEAD_LETTER_PATH"]).with_name("results.jsonl")
+    run.env["TARGET_PLANHAT_RESULTS_PATH"] = str(results)
     first = meltano.summary(run("run", "tap-postgres", "target-planhat"))
     assert first["TOTAL"]["created"] == 25
     assert first["TOTAL"]["rejected"] == 0
@@ -262,3 +265,13 @@ def test_reverse_etl_from_lower_and_snake_case_columns(
     assert {c["externalId"]: c["mrr"] for c in planhat.records("companies")}["CO-9"] == 901
     assert len(planhat.records("companies")) == 20
     assert len(planhat.records("endusers")) == 5
+
+    # The results file: Planhat's _id for every record written, and what each run did.
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    ids = {c["externalId"]: c["_id"] for c in planhat.records("companies")}
+    ids |= {e["externalId"]: e["_id"] for e in planhat.records("endusers")}
+    written = [line for line in lines if line["outcome"] in {"created", "updated"}]
+    assert len(written) == 25 + 3
+    assert all(line["planhat_id"] == ids[line["key_value"]] for line in written)
+    assert sum(line["outcome"] == "unchanged" for line in lines) == 25 + 22
+    assert {line["key_field"] for line in lines} == {"externalId"}
