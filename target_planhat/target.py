@@ -86,6 +86,8 @@ class Route:
         return SingleRecordSink
 
 
+#: Marks custom field definitions that could not be read (no parent is named so).
+UNREADABLE = "\0unreadable"
 #: Notes are conversations of type "note" and need a company (Planhat's Note page; see
 #: docs/writes.md): a stream named for notes writes conversations with these.
 NOTE_NAMES = frozenset({"notes", "note"})
@@ -419,30 +421,33 @@ class TargetPlanhat(VersionedAbout, Target):
         """
         with self._lock:
             if self._custom_names is None:
-                definitions = get_model("custom_fields")
-                assert definitions.path is not None  # noqa: S101 - a listed model
-                by_parent: dict[str, list[str]] = {}
-                try:
-                    for item in self.client.list_all(
-                        definitions.path,
-                        select="name,parent",
-                        limit=definitions.page_cap,
-                        on_page=counts.count_call,
-                    ):
-                        parent, name = str(item.get("parent") or ""), item.get("name")
-                        if isinstance(name, str) and name:
-                            by_parent.setdefault(parent.lower(), []).append(name)
-                except PlanhatError as exc:
-                    self.logger.warning(
-                        "Custom field definitions could not be read (%s): columns that are "
-                        "not standard fields go into `custom` under their own names.",
-                        exc,
-                    )
-                    by_parent = {}
-                    self._custom_names = by_parent
-                    return None
-                self._custom_names = by_parent
+                self._custom_names = self._read_custom_names(counts)
+            if UNREADABLE in self._custom_names:
+                return None
             return self._custom_names.get(model.planhat_name.lower(), [])
+
+    def _read_custom_names(self, counts: StreamCounts) -> dict[str, list[str]]:
+        definitions = get_model("custom_fields")
+        assert definitions.path is not None  # noqa: S101 - a listed model
+        by_parent: dict[str, list[str]] = {}
+        try:
+            for item in self.client.list_all(
+                definitions.path,
+                select="name,parent",
+                limit=definitions.page_cap,
+                on_page=counts.count_call,
+            ):
+                parent, name = str(item.get("parent") or ""), item.get("name")
+                if isinstance(name, str) and name:
+                    by_parent.setdefault(parent.lower(), []).append(name)
+        except PlanhatError as exc:
+            self.logger.warning(
+                "Custom field definitions could not be read (%s): columns that are not "
+                "standard fields go into `custom` under their own names.",
+                exc,
+            )
+            return {UNREADABLE: []}
+        return by_parent
 
     def user_ids_by_email(self, counts: StreamCounts) -> dict[str, str]:
         """Team members' ``_id`` by lower-cased email: one /users listing per run."""

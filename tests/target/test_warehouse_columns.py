@@ -174,3 +174,18 @@ def test_a_record_without_key_value_in_a_keyed_stream_is_rejected(sandbox, confi
     assert "Not keyed" not in names
     [letter] = dead_letters(config)
     assert "no value in any key column" in letter["reason"]
+
+
+def test_without_custom_field_definitions_columns_keep_their_names(sandbox, config, caplog) -> None:
+    sandbox.set_faults(missing_models=["/customfields"])
+    company = sandbox.records("companies")[2]
+    messages = [
+        schema("companies", {"externalId": STRING, "seats_purchased": {"type": "number"}}),
+        record("companies", {"externalId": company["externalId"], "seats_purchased": 7}),
+    ]
+    with caplog.at_level("INFO"):
+        run_target(config, messages)
+    custom = by_field(sandbox, "companies", "_id")[company["_id"]]["custom"]
+    assert custom["seats_purchased"] == 7
+    assert "Custom field definitions could not be read" in caplog.text
+    assert "no Company custom field is defined" not in caplog.text
