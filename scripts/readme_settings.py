@@ -71,4 +71,11 @@ def render(readme: str) -> str:
 
 
 if __name__ == "__main__":
-    README.write_text(render(README.read_text()))
+    current = README.read_text()
+    wanted = render(current)
+    if "--check" in sys.argv[1:]:
+        if wanted != current:
+            print("README settings tables are out of date: run scripts/readme_settings.py")
+            sys.exit(1)
+    else:
+        README.write_text(wanted)

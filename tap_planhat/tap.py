@@ -10,11 +10,13 @@ from singer_sdk import typing as th
 from typing_extensions import override
 
 from planhat_common.about import VersionedAbout
+from planhat_common.cli import run_command
 from planhat_common.client import ModelNotFoundError, PlanhatClient
 from planhat_common.registry import get_model, readable_models
 from planhat_common.runtime import tune_gc
 from planhat_common.settings import PlanhatConnection, connection_properties
 from tap_planhat.dimension_data import DimensionDataStream
+from tap_planhat.log_notices import quiet_sdk_notices
 from tap_planhat.output import FastSingerWriter
 from tap_planhat.schemas import custom_field_types
 from tap_planhat.streams import DEFAULT_LOOKBACK_MINUTES, PlanhatStream
@@ -90,6 +92,11 @@ class TapPlanhat(VersionedAbout, Tap):
         ),
     ).to_dict()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """The SDK's tap, with its notices that do not apply here left out (log_notices.py)."""
+        quiet_sdk_notices()
+        super().__init__(*args, **kwargs)
+
     @cached_property
     def connection(self) -> PlanhatConnection:
         """Connection settings, pacing and retry policy shared by every stream."""
@@ -137,7 +144,7 @@ class TapPlanhat(VersionedAbout, Tap):
 def main() -> None:
     """The ``tap-planhat`` command."""
     tune_gc()
-    TapPlanhat.cli()
+    run_command(TapPlanhat.cli, TapPlanhat.name)
 
 
 if __name__ == "__main__":

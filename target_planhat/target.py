@@ -16,6 +16,7 @@ from singer_sdk.target_base import Target
 from typing_extensions import override
 
 from planhat_common.about import VersionedAbout
+from planhat_common.cli import run_command
 from planhat_common.client import PlanhatClient
 from planhat_common.http import PlanhatError, redact
 from planhat_common.registry import MAX_BODY_BYTES, MODELS, Model, Verb, find_model, get_model
@@ -715,4 +716,4 @@ def main() -> None:
     """The ``target-planhat`` command."""
     tune_gc()
     prefer_the_writer()
-    TargetPlanhat.cli()
+    run_command(TargetPlanhat.cli, TargetPlanhat.name)
