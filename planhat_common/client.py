@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 
 
 class ModelNotFoundError(PlanhatError):
-    """404 on a list endpoint: the tenant does not have this model (§15.15)."""
+    """404 on a list endpoint: the tenant does not have this model.
+
+    Our reading, not Planhat's word (docs/planhat-api.md, "Unconfirmed verbs and paths").
+    """
 
 
 #: Statuses whose body must be JSON; anything else there is a truncated or garbled reply.
@@ -71,7 +74,8 @@ class PlanhatClient:
                         response,
                     ) from exc
         if expect_list and response.status_code == 200 and not isinstance(body, list):  # noqa: PLR2004
-            # An object such as {"error": ...} in place of the page is a glitch (§15.6).
+            # An object such as {"error": ...} in place of the page is a glitch
+            # (docs/planhat-api.md, "Errors and odd responses").
             raise TransientResponseError(
                 f"expected an array: {describe_response(response, secrets)}", response
             )
@@ -126,7 +130,10 @@ class PlanhatClient:
         select: str | None = None,
         on_page: Callable[[], None] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every record of a list endpoint in ``_id`` order, paged by offset (§5, §15.1).
+        """Every record of a list endpoint in ``_id`` order, paged by offset.
+
+        Planhat lists have no cursor and may cap pages silently (docs/planhat-api.md,
+        "Listing records", "Page size caps").
 
         ``on_page`` is called once per call made (for the caller's call counts).
         """

@@ -1,12 +1,14 @@
 """HTTP pieces shared by the tap and the target: auth, pacing, retry waits, redaction.
 
-Planhat facts this encodes (``shared/planhat-api.md``):
+Planhat facts this encodes (each in docs/planhat-api.md, under the section named):
 
-* Bearer auth with the API token; the analytics host takes the tenant token in the path (§2).
+* Bearer auth with the API token; the analytics host takes the tenant token in the path
+  ("Authentication").
 * About 200 calls a minute for the whole process; 429 when over, with ``X-Rate-Limit-*``
-  headers on some tenants and ``Retry-After`` nowhere documented (§12.1, §15.7).
+  headers on some tenants and ``Retry-After`` nowhere documented ("Rate limits and retries").
 * 5xx, resets, timeouts, truncated JSON and a 200 carrying ``{"error": ...}`` instead of an
-  array are transient (§12.2, §15.6); 401 can mean the wrong regional host (§1, §15.17).
+  array are transient ("Errors and odd responses"); 401 can mean the wrong regional host
+  ("Hosts and regions").
 
 The tap plugs these into singer-sdk's backoff hooks; the target calls :func:`send` directly.
 """
@@ -36,10 +38,12 @@ LOGGER = logging.getLogger("planhat")
 DEFAULT_API_URL = "https://api.planhat.com"
 DEFAULT_ANALYTICS_URL = "https://analytics.planhat.com"
 REDACTED = "***"
-#: How much of an error body a message quotes (bodies are opaque, §15.8).
+#: How much of an error body a message quotes: bodies have no documented format
+#: (docs/planhat-api.md, "Errors and odd responses").
 BODY_EXCERPT_CHARS = 300
 
-#: Statuses worth retrying unchanged. Everything else 4xx is final (§8.4, §12.2).
+#: Statuses worth retrying unchanged. Everything else 4xx is final (docs/planhat-api.md,
+#: "Bulk upsert", "Rate limits and retries").
 RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 #: Of those, the ones saying the request was refused before it was acted on: the only ones
 #: after which a call that is not idempotent (an analytics push) may be sent again.
@@ -201,7 +205,8 @@ class RetryPolicy:
             attempt, with jitter.
         max_wait: cap on any single wait, Retry-After included.
         rate_limit_wait: wait after a 429 saying the budget is spent (``X-Rate-Limit-Remaining:
-            0``) but not when it comes back: Planhat's window is 60-120 s (§12.1).
+            0``) but not when it comes back: Planhat's window is 60-120 s
+            (docs/planhat-api.md, "Rate limits and retries").
         rate_limit_base: first backoff wait after a 429 with neither hint; doubles per attempt,
             with jitter, up to ``rate_limit_wait``.
     """

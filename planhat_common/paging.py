@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-#: Page caps are round numbers: Planhat's default ``limit`` is 100 and its documented caps
-#: are 2,000 and 5,000 (API reference §5.2); any lower cap a tenant might silently apply
-#: (500, 1,000, ...) is a multiple of this.
+#: Page caps are round numbers: Planhat's default ``limit`` is 100 and the known caps are
+#: 2,000 and 5,000 (docs/planhat-api.md, "Page size caps"); any lower cap a tenant might
+#: silently apply (500, 1,000, ...) is a multiple of this.
 CAP_STEP = 100
 
 
 class PageSizeTracker:
     """Decides whether a page was the last, robust to a server that caps ``limit`` silently.
 
-    Planhat may return fewer records than asked without saying so (API reference §15.1):
+    Planhat may return fewer records than asked without saying so (docs/planhat-api.md,
+    "Page size caps"):
 
     * a page of ``limit`` records, or as many as the largest page already seen, may be
       followed by more;

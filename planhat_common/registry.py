@@ -3,8 +3,8 @@
 The tap (streams and schemas), the target (routing, keys, standard fields) and the sandbox
 (routes, matching, seed data) all read this module. A model's fields and their types come from
 public evidence (``evidence.py``, ``docs/field-types.md``); its endpoints, keys and quirks are
-stated here. Facts cite the sections of ``shared/planhat-api.md``; where the API is
-unconfirmed the registry says so in ``notes``.
+stated here, with their sources in ``docs/planhat-api.md`` ("Models and their endpoints" and
+the sections after it); where the API is unconfirmed the registry says so in ``notes``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 class Verb(enum.Enum):
-    """What a model's endpoint accepts (API reference §4)."""
+    """What a model's endpoint accepts (docs/planhat-api.md, "Models and their endpoints")."""
 
     LIST = "list"
     GET = "get"
@@ -30,7 +30,8 @@ class Verb(enum.Enum):
     UPDATE = "update"
     DELETE = "delete"
     BULK_UPSERT = "bulk_upsert"
-    #: POST of an array to the analytics host (metrics, user activities; §10, §11).
+    #: POST of an array to the analytics host (metrics, user activities; docs/planhat-api.md,
+    #: "Metrics (dimension data)", "User activities").
     PUSH = "push"
 
 
@@ -39,14 +40,15 @@ ALL_RECORD_VERBS = frozenset(
 )
 DEFAULT_KEYABLES = ("_id", "sourceId", "externalId")
 DEFAULT_PAGE_CAP = 2000
-#: Planhat's documented cap on items in one bulk upsert (§8.1).
+#: Planhat's documented cap on items in one bulk upsert (docs/planhat-api.md, "Bulk upsert").
 BULK_UPSERT_MAX_ITEMS = 5000
-#: Documented body cap of the analytics host (§10.1); we also apply it to bulk upserts (§15.10).
+#: Documented body cap of the analytics host; no cap is documented for bulk upserts, so we
+#: apply it there too (docs/planhat-api.md, "Metrics (dimension data)", "Bulk upsert").
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 class Host(enum.Enum):
-    """Which base URL a path is relative to (§1).
+    """Which base URL a path is relative to (docs/planhat-api.md, "Hosts and regions").
 
     ``Model.path`` is on the main API, every push path on the analytics host (see
     :meth:`Model.host_of`).
@@ -67,22 +69,27 @@ class Model:
         fields: standard fields and their declared types (anything else goes to ``custom``),
             derived from the evidence (see :func:`standard_fields`).
         verbs: what the endpoint supports.
-        keyables: bulk-upsert matching keys, in matching order (§8.2).
+        keyables: bulk-upsert matching keys, in matching order (docs/planhat-api.md,
+            "Bulk upsert").
         company_field: the field referencing the owning company(ies), if any.
         company_name_field: the server-filled company name next to it (``companyName``;
             ``cName`` on invoices), if the model has one.
-        external_id_field: the model's "your id" field (``extId`` on invoices, §13).
+        external_id_field: the model's "your id" field (``extId`` on invoices;
+            docs/planhat-api.md, "Model quirks").
         replication_key: the server-maintained update timestamp, or ``None`` (full table).
-        page_cap: the largest ``limit`` the list endpoint honours (§5.2).
-        required_for_create: fields a bulk item must carry to create a record (§8.2); for
-            push models, fields every pushed item must carry (§10.1).
+        page_cap: the largest ``limit`` the list endpoint honours (docs/planhat-api.md,
+            "Page size caps").
+        required_for_create: fields a bulk item must carry to create a record; for push
+            models, fields every pushed item must carry (docs/planhat-api.md,
+            "Required fields to create", "Metrics (dimension data)").
         aliases: other accepted names (singular, Planhat's name); matched case-insensitively.
         push_path: path on the analytics host for pushes, ``{tenant_token}`` filled in.
         single_push_path: path on the analytics host for a push of one item, if any.
         selected_by_default: whether the tap selects the stream without a catalog.
-        notes: what is unconfirmed about the model (§15.15).
+        notes: what is odd or unconfirmed about the model (docs/planhat-api.md,
+            "Model quirks", "Unconfirmed verbs and paths").
         list_user_refs: user references that lists return as ``{id, nickName}`` objects and
-            get-by-id as id strings (§13 Company).
+            get-by-id as id strings (docs/planhat-api.md, "Model quirks").
         user_refs: fields holding one team member's (user's) ``_id``; target-planhat also takes
             them by email (``ownerEmail`` for ``owner`` or ``ownerId``).
     """
@@ -177,7 +184,10 @@ def _singular(name: str) -> str:
 
 #: Every model, in dependency order: companies first (most models reference them), then team
 #: members and endusers (referenced by owners, followers and activities). The tap emits streams
-#: in this order, so a target writing them in arrival order creates parents first.
+#: in this order, so a target writing them in arrival order creates parents first. The sources
+#: of the paths, verbs, keys, required fields and notes are in docs/planhat-api.md:
+#: "Models and their endpoints", "Required fields to create", "Model quirks" and
+#: "Unconfirmed verbs and paths".
 MODELS: tuple[Model, ...] = (
     Model(
         "companies",
@@ -199,7 +209,7 @@ MODELS: tuple[Model, ...] = (
         replication_key="updatedAt",
         required_for_create=("email", "nickName", "firstName", "lastName"),
         aliases=("team_members", "team_member"),
-        notes="Bulk upsert and delete on /users are unconfirmed (§15.15).",
+        notes="Bulk upsert and delete on /users are unconfirmed.",
     ),
     Model(
         "endusers",
@@ -209,7 +219,7 @@ MODELS: tuple[Model, ...] = (
         replication_key="updatedAt",
         required_for_create=("email",),
         aliases=("contacts", "contact"),
-        notes="Archived endusers are left out of the list (§13, §15.19).",
+        notes="Archived endusers are left out of the list.",
     ),
     Model(
         "assets",
@@ -230,7 +240,7 @@ MODELS: tuple[Model, ...] = (
         "/churn",
         replication_key="updatedAt",
         aliases=("churns",),
-        notes="Fields only from Airbyte's schema; keep permissive (§15.16).",
+        notes="Fields only from Airbyte's schema; keep permissive.",
     ),
     Model(
         "conversations",
@@ -238,7 +248,7 @@ MODELS: tuple[Model, ...] = (
         "/conversations",
         replication_key="updatedAt",
         aliases=("notes", "note"),
-        notes="Notes and tickets are conversation types (§13 Note, Ticket).",
+        notes="Notes and tickets are conversation types.",
     ),
     Model(
         "custom_fields",
@@ -261,7 +271,7 @@ MODELS: tuple[Model, ...] = (
         external_id_field="extId",
         replication_key="lastUpdated",
         required_for_create=("currency", "cId"),
-        notes="cId and extId instead of companyId and externalId (§13 Invoice).",
+        notes="cId and extId instead of companyId and externalId.",
     ),
     Model(
         "issues",
@@ -326,7 +336,7 @@ MODELS: tuple[Model, ...] = (
         keyables=("_id", "sourceId"),
         external_id_field=None,
         required_for_create=("sourceId", "email"),
-        notes="Only bulk upsert, list and delete; items without email are dropped (§13).",
+        notes="Only bulk upsert, list and delete; items without email are dropped.",
     ),
     Model(
         "time_entries",
@@ -342,13 +352,13 @@ MODELS: tuple[Model, ...] = (
         keyables=("_id",),
         company_field=None,
         external_id_field=None,
-        notes="Only the list verb is corroborated (§4, §15.15).",
+        notes="Only the list verb is corroborated.",
     ),
     Model(
         "workspaces",
         "Workspace",
         "/workspaces",
-        notes="Verbs follow ROBO and CRUDS; unconfirmed (§4).",
+        notes="Verbs follow robocorp-planhat and cruds; unconfirmed.",
         user_refs=("ownerId",),
     ),
     Model(
@@ -359,7 +369,7 @@ MODELS: tuple[Model, ...] = (
         keyables=("_id",),
         external_id_field=None,
         replication_key="updatedAt",
-        notes="Only listing is corroborated (Airbyte stream; §4).",
+        notes="Only listing is corroborated (Airbyte stream).",
     ),
     Model(
         "dimension_data",
@@ -373,7 +383,7 @@ MODELS: tuple[Model, ...] = (
         aliases=("metrics", "metric", "custom_metrics"),
         push_path="/dimensiondata/{tenant_token}",
         selected_by_default=False,
-        notes="Read on the main API in epoch-day windows; pushed to the analytics host (§10).",
+        notes="Read on the main API in epoch-day windows; pushed to the analytics host.",
     ),
     Model(
         "user_activities",
@@ -386,7 +396,7 @@ MODELS: tuple[Model, ...] = (
         push_path="/analytics/bulk/{tenant_token}",
         single_push_path="/analytics/{tenant_token}",
         selected_by_default=False,
-        notes="Write-only: there is no read endpoint (§11).",
+        notes="Write-only: there is no read endpoint.",
     ),
 )
 
@@ -415,7 +425,8 @@ def readable_models() -> Iterator[Model]:
     return (m for m in MODELS if m.readable)
 
 
-#: Planhat custom-field types (``/customfields`` ``type``) and the value type they hold (§13).
+#: Planhat custom-field types (``/customfields`` ``type``) and the value type they hold
+#: (docs/planhat-api.md, "Model quirks").
 #: No source types the values of a kind more narrowly than this, so ratings are numbers.
 CUSTOM_FIELD_TYPES: Mapping[str, FieldType] = MappingProxyType(
     {

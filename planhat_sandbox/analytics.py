@@ -1,4 +1,6 @@
-"""The analytics host: metric pushes (§10.1) and user activities (§11).
+"""The analytics host: metric pushes and user activities.
+
+Planhat's side is in docs/planhat-api.md, "Metrics (dimension data)" and "User activities".
 
 * ``POST /dimensiondata/<tenant>``: one object or an array of ``{dimensionId, value,
   externalId, model?, date?}``. ``externalId`` names a record of ``model`` (default

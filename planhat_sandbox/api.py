@@ -9,7 +9,8 @@ Behaviour the sandbox chooses where Planhat's is unknown (each marked in the cod
 * Lists default to insertion order; ``sort`` ties break by ``_id``; missing values sort first
   ascending (last descending).
 * ``owner``-style user references (``Model.list_user_refs``) are stored as id strings, returned
-  as-is by get-by-id and as ``{"id", "nickName"}`` objects by lists (§13).
+  as-is by get-by-id and as ``{"id", "nickName"}`` objects by lists, as Planhat does
+  (docs/planhat-api.md, "Model quirks").
 * A single ``PUT`` always bumps the update timestamps; a bulk item that changes nothing counts in
   ``nonupdates`` and is not written. A bulk request uses one timestamp for all its items.
 * ``custom`` in an update merges into the stored ``custom`` object.
@@ -269,7 +270,10 @@ def _missing_required(model: Model, item: Mapping[str, Any]) -> list[str]:
 
 
 class _BulkUpsert:
-    """One bulk-upsert request (Planhat's response shape, §8.3)."""
+    """One bulk-upsert request.
+
+    Its answer has Planhat's shape (docs/writes.md, "What a bulk upsert answers").
+    """
 
     def __init__(self, api: Api, model: Model) -> None:
         self.api = api

@@ -36,7 +36,8 @@ The config is one flat JSON object; every key is optional and defaults as shown:
       "list_cap": null,             # lower page cap for every list (below model.page_cap)
       "ignore_sort": false,         # lists ignore `sort` and return insertion order
       "missing_models": null,       # list of model paths, e.g. ["/workspaces"], that answer
-                                    # 404 as on a tenant without that model (§15.15)
+                                    # 404 as on a tenant without that model
+                                    # (docs/planhat-api.md, "Unconfirmed verbs and paths")
       "opaque_400_field": null,     # a field name: a bulk upsert with any item carrying it
                                     # answers 400 with an error naming no item (a payload
                                     # refused as a whole), and applies nothing

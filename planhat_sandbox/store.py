@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 Record = dict[str, Any]
 
-#: Auto-maintained timestamp fields, set when the model has them (§13: "auto").
+#: Timestamps Planhat fills in itself, set when the model has them (docs/planhat-api.md,
+#: "Model quirks").
 CREATE_STAMPS = ("createdAt", "createDate")
 UPDATE_STAMPS = ("updatedAt", "lastUpdated")
 #: ObjectId timestamps of seeded ids start here (2023-01-01T00:00:00Z).
@@ -144,8 +145,8 @@ class Collection:
     def find_by(self, field: str, value: Any, company_id: str | None = None) -> Record | None:
         """The first record (insertion order) whose ``field`` equals ``value``.
 
-        With ``company_id``, only records owned by that company match (externalId is unique per
-        company, §7).
+        With ``company_id``, only records owned by that company match: externalId is unique per
+        company only (docs/planhat-api.md, "Keyed access (extid-/srcid-)").
         """
         if field == "_id":
             return self.records.get(value) if isinstance(value, str) else None

@@ -1,9 +1,9 @@
 """Create the project's two virtual environments on a fresh machine.
 
 * ``.venv``: the project (editable) with its test and lint tools.
-* ``.venv-meltano``: Meltano itself, kept apart because it pins many libraries
-  (see shared/singer-sdk-notes.md section 5). Meltano brings uv, which then builds ``.venv``
-  quickly.
+* ``.venv-meltano``: Meltano itself, kept apart because it pins many libraries (Meltano's
+  installation guide, https://docs.meltano.com/getting-started/installation, asks for a clean
+  environment of its own). Meltano brings uv, which then builds ``.venv`` quickly.
 
 Only the standard library is used, so this runs on any Python >= 3.10 before anything is
 installed.

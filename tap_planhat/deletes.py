@@ -1,10 +1,11 @@
 """Hard-delete detection for full-table streams.
 
-Planhat has no tombstones or deleted-records listing (API reference §14): the only way to see a
-deletion is to compare the ``_id`` sets of two full scans. The previous run's set lives in the
-stream's state, compactly: the 12 bytes of each ObjectId-like ``_id``, sorted, zlib-compressed
-and base64-encoded (at most about 1.6 MB of state for 100,000 records; less when ids share
-their timestamp prefix, as Planhat's do). Ids that are not 24-hex strings are kept as text.
+Planhat has no tombstones or deleted-records listing (docs/planhat-api.md,
+"Deletes and archives"): the only way to see a deletion is to compare the ``_id`` sets of two
+full scans. The previous run's set lives in the stream's state, compactly: the 12 bytes of each
+ObjectId-like ``_id``, sorted, zlib-compressed and base64-encoded (at most about 1.6 MB of
+state for 100,000 records; less when ids share their timestamp prefix, as Planhat's do). Ids
+that are not 24-hex strings are kept as text.
 """
 
 from __future__ import annotations

@@ -18,7 +18,10 @@ _EPOCH = dt.date(1970, 1, 1)
 
 
 def epoch_day(value: dt.date) -> int:
-    """Whole days since 1970-01-01, the unit of ``from``/``to`` (API reference §10.3)."""
+    """Whole days since 1970-01-01, the unit of ``from``/``to``.
+
+    (docs/planhat-api.md, "Metrics (dimension data)")
+    """
     return (value - _EPOCH).days
 
 

@@ -124,7 +124,10 @@ class PlanhatStream(RESTStream[int]):
 
     @cached_property
     def page_size(self) -> int:
-        """The ``limit`` sent: the setting, never above the model's cap (§5.2)."""
+        """The ``limit`` sent: the setting, never above the model's cap.
+
+        Asking for more could end a list early (docs/planhat-api.md, "Page size caps").
+        """
         configured = self.config.get("page_size")
         return min(int(configured), self.model.page_cap) if configured else self.model.page_cap
 
@@ -173,7 +176,8 @@ class PlanhatStream(RESTStream[int]):
         except orjson.JSONDecodeError:
             raise RetriableAPIError(self._problem(response, "malformed JSON"), response) from None
         if not isinstance(body, list):
-            # Planhat sometimes answers 200 with {"error": ...} instead of the list (§15.6).
+            # Planhat sometimes answers 200 with {"error": ...} instead of the list
+            # (docs/planhat-api.md, "Errors and odd responses").
             raise RetriableAPIError(self._problem(response, "not a JSON array"), response)
         self._page = (response, body)
 

@@ -2,14 +2,14 @@
 
 Bulk upserts are keyed, so replaying a batch is harmless. Pushes to the analytics host are
 appends: Planhat adds each metric value (or combines a day's values by SUM) and records each
-activity again (API reference §10, §11). After a crash, Meltano replays everything after the
-last STATE, which includes pushes the killed run had already made. The ledger remembers a
-digest of every acknowledged push item, and of every item whose push may have landed (see
-``PushSink.outcome_unknown``), for ``push_ledger_hours``; an identical item found there is
-not sent again. Within one run nothing is skipped: only earlier runs' pushes count,
-each digest once per time it was pushed. Only items with a ``date`` are looked up: Planhat
-dates an item without one when it arrives, so the same item in a later run is a new event.
-The file holds digests only, never record values or tokens.
+activity again (docs/planhat-api.md, "Metrics (dimension data)", "User activities"). After a
+crash, Meltano replays everything after the last STATE, which includes pushes the killed run
+had already made. The ledger remembers a digest of every acknowledged push item, and of every
+item whose push may have landed (see ``PushSink.outcome_unknown``), for ``push_ledger_hours``;
+an identical item found there is not sent again. Within one run nothing is skipped: only
+earlier runs' pushes count, each digest once per time it was pushed. Only items with a ``date``
+are looked up: Planhat dates an item without one when it arrives, so the same item in a later
+run is a new event. The file holds digests only, never record values or tokens.
 """
 
 from __future__ import annotations

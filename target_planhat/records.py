@@ -3,7 +3,7 @@
 Nothing here does I/O. The sinks call :func:`map_record` once per record and
 :func:`merge_duplicates` once per batch; both are easy to test on their own.
 
-Rules (``shared/planhat-api.md`` §7, §8, §13):
+Rules (docs/planhat-api.md, "Keyed access (extid-/srcid-)", "Bulk upsert", "Model quirks"):
 
 * Columns spelled otherwise than Planhat's fields (``externalid``, ``EXTERNALID``,
   ``external_id``) are renamed to them (``MappingOptions.renames``, see fieldnames.py).
@@ -326,7 +326,10 @@ def missing_for_create(
 
 
 def push_item_problem(payload: Mapping[str, Any], model: Model) -> str | None:
-    """Why a metrics or activity item cannot be pushed (§10, §11), or None when it can."""
+    """Why a metrics or activity item cannot be pushed, or None when it can.
+
+    (docs/planhat-api.md, "Metrics (dimension data)", "User activities")
+    """
     if model.name == "user_activities":
         if not any(_present(payload.get(k)) for k in ("email", "externalId", "id")):
             return "user activity needs 'email', 'externalId' or 'id'"
@@ -338,8 +341,9 @@ def push_item_problem(payload: Mapping[str, Any], model: Model) -> str | None:
 def merge_identity(mapped: MappedRecord, model: Model) -> tuple[Any, ...] | None:
     """What makes two records in one batch "the same"; None when the record has no key.
 
-    ``externalId`` is unique only per company (§7), so the company reference is part of the
-    identity when the key is the external id of a company-owned model.
+    ``externalId`` is unique only per company (docs/planhat-api.md,
+    "Keyed access (extid-/srcid-)"), so the company reference is part of the identity when the
+    key is the external id of a company-owned model.
     """
     if mapped.key is None:
         return None

@@ -1,9 +1,9 @@
 """Reading bulk-upsert and push responses, and counting outcomes per stream.
 
-Bulk-upsert bodies are loosely specified (``shared/planhat-api.md`` §8.3, §8.5, §15.9): any key
-may be missing, error items are strings or objects, and nothing maps an error to its input
-position. An error is matched to records by any keyable value it carries; when none matches, it
-is reported against the whole chunk.
+Bulk-upsert bodies are loosely specified (docs/writes.md, "What a bulk upsert answers";
+docs/planhat-api.md, "Bulk upsert"): any key may be missing, error items are strings or
+objects, and nothing maps an error to its input position. An error is matched to records by any
+keyable value it carries; when none matches, it is reported against the whole chunk.
 """
 
 from __future__ import annotations

@@ -371,7 +371,10 @@ class PlanhatSink(BatchSink):
         return kept
 
     def check_required(self, records: list[MappedRecord]) -> list[MappedRecord]:
-        """Reject records that can only create and lack a field creating needs (§8.2)."""
+        """Reject records that can only create and lack a field creating needs.
+
+        (docs/planhat-api.md, "Required fields to create")
+        """
         model = self.route.model
         kept = []
         for record in records:
@@ -383,7 +386,9 @@ class PlanhatSink(BatchSink):
                 and "email" not in missing
                 and not record.payload.get("email")
             ):
-                missing.append("email")  # tickets without email are dropped silently (§13)
+                # Planhat drops tickets without email silently (docs/planhat-api.md,
+                # "Required fields to create").
+                missing.append("email")
             if missing:
                 self.reject(
                     record,
@@ -617,7 +622,8 @@ class SplittingSink(PlanhatSink):
 
     method = "PUT"
     rate_limited = True
-    #: A bulk 403 lists the refused items in ``permissionErrors`` (§8.4): dead-letter them.
+    #: A bulk 403 lists the refused items in ``permissionErrors``: dead-letter them
+    #: (docs/planhat-api.md, "Bulk upsert").
     fatal_statuses: tuple[int, ...] = (401,)
     credential = "api_token"
     #: Whether sending an array twice leaves the same result (keyed bulk upserts do).
@@ -727,7 +733,10 @@ class SplittingSink(PlanhatSink):
 
 
 class BulkUpsertSink(SplittingSink):
-    """``PUT /<path>`` with arrays of up to 5,000 items, one call at a time (§8)."""
+    """``PUT /<path>`` with arrays of up to 5,000 items, one call at a time.
+
+    (docs/planhat-api.md, "Bulk upsert")
+    """
 
     @override
     def url(self) -> str:
@@ -739,10 +748,15 @@ class BulkUpsertSink(SplittingSink):
 
 
 class PushSink(SplittingSink):
-    """``POST <analytics>/dimensiondata/<tenant>`` or ``/analytics/bulk/<tenant>`` (§10, §11)."""
+    """``POST <analytics>/dimensiondata/<tenant>`` or ``/analytics/bulk/<tenant>``.
+
+    (docs/planhat-api.md, "Metrics (dimension data)", "User activities")
+    """
 
     method = "POST"
-    rate_limited = False  # the analytics host is outside the main-API budget (§12.1)
+    # The analytics host is outside the main-API budget (docs/planhat-api.md,
+    # "Rate limits and retries").
+    rate_limited = False
     fatal_statuses = (401, 403)
     credential = "tenant_token"
     # Pushes add what they carry: sent twice, a metric or an activity counts twice.

@@ -5,7 +5,8 @@ read and prepare the next 5,000; done one after the other, the two add up. A bat
 drains because it is full is therefore written on one background thread while the next is
 read. Everything else waits for that write first, so:
 
-* calls stay sequential, as Planhat asks (§8.1): there is never more than one write job;
+* calls stay sequential, as Planhat asks (docs/planhat-api.md, "Bulk upsert"): there is never
+  more than one write job;
 * STATE never runs ahead of acknowledged data. The SDK writes STATE only at the end of
   ``drain_all``, which drains every sink whose ``current_size`` is not 0; a sink whose batch
   is still being written counts it in ``current_size`` (``PlanhatSink.current_size``), so

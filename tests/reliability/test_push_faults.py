@@ -1,10 +1,11 @@
 """Faults on the analytics host: metrics and user activities are never counted twice.
 
-Pushes add what they carry (API reference §10, §11), so a retry after the push was stored
-would count it twice. The target retries a push only after failures proving it was not
-acted on (429, 503, no connection); after any other failure the items are dead-lettered as
-"outcome unknown" and kept in the push ledger, so neither this run nor a rerun sends them
-again. The sandbox faults analytics routes when ``only_paths`` names them.
+Pushes add what they carry (docs/planhat-api.md, "Metrics (dimension data)",
+"User activities"), so a retry after the push was stored would count it twice. The target
+retries a push only after failures proving it was not acted on (429, 503, no connection); after
+any other failure the items are dead-lettered as "outcome unknown" and kept in the push ledger,
+so neither this run nor a rerun sends them again. The sandbox faults analytics routes when
+``only_paths`` names them.
 """
 
 from __future__ import annotations

@@ -262,7 +262,8 @@ def test_keyed_delete_on_every_model(client: Client, sandbox: SandboxServer, mod
 def test_ambiguous_enduser_extid_delete_removes_only_one(
     client: Client, sandbox: SandboxServer
 ) -> None:
-    # externalId is unique per company only (§7): two endusers may share it.
+    # externalId is unique per company only (docs/planhat-api.md,
+    # "Keyed access (extid-/srcid-)"): two endusers may share it.
     first, second = sandbox.records("endusers")[:2]
     assert first["companyId"] != second["companyId"]
     client.put(f"/endusers/{second['_id']}", {"externalId": first["externalId"]}).raise_for_status()

@@ -296,9 +296,10 @@ def test_fields_outside_the_schema_are_emitted_unchanged(sandbox: Any) -> None:
 
 
 class Forbidding:
-    """WSGI middleware over the real sandbox app: 403 on some paths, as a service account
-    without permission for a model gets (§12.2). The sandbox itself only answers 401 on the
-    main API. The 403 body echoes the Authorization header, so a leak through the body shows.
+    """WSGI middleware over the real sandbox app: 403 on some paths, as a service account without
+    permission for a model gets (docs/planhat-api.md, "Errors and odd responses"). The sandbox
+    itself only answers 401 on the main API. The 403 body echoes the Authorization header, so a
+    leak through the body shows.
     """
 
     def __init__(self, app: Callable[..., Iterable[bytes]], paths: set[str]) -> None:

@@ -128,7 +128,8 @@ def test_update_only_and_create_only(sandbox, config, caplog) -> None:
     assert reasons[0].startswith("create_only: externalId=")
     assert reasons[1].startswith("update_only: externalId=MISSING-1")
     lists = [r for r in sandbox.requests_log() if r["method"] == "GET"]
-    # One key scan, cached for the run: one short page of 20 (§15.1, planhat_common/paging.py).
+    # One key scan, cached for the run: one short page of 20 (planhat_common/paging.py;
+    # docs/planhat-api.md, "Page size caps").
     assert [r["query"]["offset"] for r in lists] == ["0"]
     assert lists[0]["query"]["select"].startswith("_id,")
     # The calls column counts that scan, for the stream that made it, and each bulk call.
