@@ -19,7 +19,14 @@ import orjson
 
 from planhat_common.runtime import tune_gc
 from planhat_sandbox.faults import FaultConfig, parse_fault_flag
-from planhat_sandbox.server import SandboxServer
+
+try:
+    from planhat_sandbox.server import SandboxServer
+except ModuleNotFoundError as missing:  # pragma: no cover - only without the extra
+    raise SystemExit(
+        f"planhat-sandbox needs the 'sandbox' extra ({missing.name} is not installed): "
+        'pip install "planhat-singer[sandbox]"'
+    ) from None
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

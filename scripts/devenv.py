@@ -77,7 +77,7 @@ def ensure_project() -> Path:
             "--python",
             python,
             "-e",
-            ROOT,
+            f"{ROOT}[sandbox]",  # the sandbox runs the tests and the demo
             "--group",
             "dev",
             env=env,

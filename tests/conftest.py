@@ -1,3 +1,3 @@
-"""Fixtures for every test: a running planhat-sandbox (see planhat_sandbox.testing)."""
+"""Fixtures for every test: a running planhat-sandbox (see tests/sandbox_fixtures.py)."""
 
-pytest_plugins = ["planhat_sandbox.testing"]
+pytest_plugins = ["tests.sandbox_fixtures"]

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from planhat_sandbox.testing import SANDBOX_TOKEN
+from tests.sandbox_fixtures import SANDBOX_TOKEN
 from tests.tap.helpers import run_tap, tap_config
 
 BIN = Path(sys.executable).parent

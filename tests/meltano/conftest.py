@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from planhat_sandbox.testing import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
 from tests.meltano.postgres import Postgres, start_postgres
+from tests.sandbox_fixtures import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -17,8 +17,8 @@ import orjson
 
 from planhat_common.registry import readable_models
 from planhat_sandbox.server import SandboxServer
-from planhat_sandbox.testing import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
 from tap_planhat.tap import TapPlanhat
+from tests.sandbox_fixtures import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
 from tests.tap.helpers import TapOutput, parse_singer
 
 if TYPE_CHECKING:

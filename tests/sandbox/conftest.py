@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sandbox_client import Client
 
-from planhat_sandbox.testing import SandboxServer, sandbox, sandbox_factory
+from tests.sandbox_fixtures import SandboxServer, sandbox, sandbox_factory
 
 __all__ = ["client", "sandbox", "sandbox_factory"]
 

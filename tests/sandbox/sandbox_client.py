@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from planhat_sandbox.testing import SANDBOX_TOKEN, SandboxServer
+from tests.sandbox_fixtures import SANDBOX_TOKEN, SandboxServer
 
 TIMEOUT = 30
 

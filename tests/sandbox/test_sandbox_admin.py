@@ -18,7 +18,7 @@ from tap_planhat.conversions import FieldCheck, is_timestamp
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from planhat_sandbox.testing import SandboxServer
+    from tests.sandbox_fixtures import SandboxServer
 
 
 def _fits(value: Any, field_type: FieldType) -> bool:

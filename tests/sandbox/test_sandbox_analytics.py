@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from planhat_sandbox.testing import SANDBOX_TENANT_TOKEN, SandboxServer
+from tests.sandbox_fixtures import SANDBOX_TENANT_TOKEN, SandboxServer
 
 if TYPE_CHECKING:
     from sandbox_client import Client

@@ -9,7 +9,7 @@ from planhat_common.registry import BULK_UPSERT_MAX_ITEMS
 if TYPE_CHECKING:
     from sandbox_client import Client
 
-    from planhat_sandbox.testing import SandboxServer
+    from tests.sandbox_fixtures import SandboxServer
 
 RESPONSE_KEYS = {
     "created",

@@ -13,7 +13,7 @@ from sandbox_client import Client
 from planhat_sandbox.faults import parse_fault_flag
 
 if TYPE_CHECKING:
-    from planhat_sandbox.testing import SandboxServer
+    from tests.sandbox_fixtures import SandboxServer
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])

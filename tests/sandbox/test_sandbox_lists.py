@@ -10,7 +10,7 @@ from sandbox_client import Client
 
 from planhat_common.registry import DEFAULT_PAGE_CAP, MODELS, get_model
 from planhat_sandbox.store import sort_key
-from planhat_sandbox.testing import SandboxServer
+from tests.sandbox_fixtures import SandboxServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

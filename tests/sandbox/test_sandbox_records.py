@@ -11,7 +11,7 @@ import requests
 from sandbox_client import Client
 
 from planhat_common.registry import MODELS, Verb, get_model
-from planhat_sandbox.testing import SANDBOX_TOKEN, SandboxServer
+from tests.sandbox_fixtures import SANDBOX_TOKEN, SandboxServer
 
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 

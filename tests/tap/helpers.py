@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 from singer_sdk.sinks.core import JSONSchemaValidator
 
-from planhat_sandbox.testing import SANDBOX_TOKEN
 from tap_planhat.tap import TapPlanhat
+from tests.sandbox_fixtures import SANDBOX_TOKEN
 
 
 def strict_validator(schema: dict[str, Any]) -> JSONSchemaValidator:

@@ -28,7 +28,7 @@ from tests.tap.helpers import run_tap, strict_validator, tap_config
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from planhat_sandbox.testing import SandboxServer
+    from tests.sandbox_fixtures import SandboxServer
 
 #: A value of every JSON type, and the spellings Planhat is known to use.
 PROBES: dict[str, Any] = {

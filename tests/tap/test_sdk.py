@@ -18,8 +18,8 @@ from typing import Any
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from singer_sdk.testing.suites import SingerTestSuite, tap_stream_attribute_tests
 
-from planhat_sandbox.testing import SANDBOX_TOKEN, SandboxServer
 from tap_planhat.tap import TapPlanhat
+from tests.sandbox_fixtures import SANDBOX_TOKEN, SandboxServer
 
 _SANDBOX = SandboxServer(token=SANDBOX_TOKEN, records=8).start()
 atexit.register(_SANDBOX.stop)

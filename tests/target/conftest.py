@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from target_helpers import sandbox_config
+
+from tests.target.target_helpers import sandbox_config
 
 if TYPE_CHECKING:
     from pathlib import Path

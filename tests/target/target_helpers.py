@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from planhat_sandbox.testing import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
 from target_planhat.target import TargetPlanhat
+from tests.sandbox_fixtures import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
 
 if TYPE_CHECKING:
     from planhat_sandbox.server import SandboxServer

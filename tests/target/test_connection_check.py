@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from planhat_sandbox.testing import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
+from tests.sandbox_fixtures import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
 
 TARGET = str(Path(sys.executable).with_name("target-planhat"))
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from target_helpers import by_field, dead_letters, record, run_target, schema, summary_rows
+from tests.target.target_helpers import (
+    by_field,
+    dead_letters,
+    record,
+    run_target,
+    schema,
+    summary_rows,
+)
 
 STRING = {"type": ["string", "null"]}
 

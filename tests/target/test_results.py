@@ -10,7 +10,11 @@ from pathlib import Path
 
 import orjson
 import pytest
-from target_helpers import (
+
+from target_planhat.errors import RejectedRecordsError, UnknownStreamError
+from target_planhat.target import TargetPlanhat
+from tests.sandbox_fixtures import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
+from tests.target.target_helpers import (
     by_field,
     dead_letters,
     record,
@@ -22,10 +26,6 @@ from target_helpers import (
     summary_rows,
     writes,
 )
-
-from planhat_sandbox.testing import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
-from target_planhat.errors import RejectedRecordsError, UnknownStreamError
-from target_planhat.target import TargetPlanhat
 
 PROPS = {"externalId": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]}}
 

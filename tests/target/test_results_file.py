@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from target_helpers import by_field, record, run_target, schema
 
 from target_planhat.attribution import attribute
 from target_planhat.records import MappedRecord
 from target_planhat.results import BulkOutcome, ItemError
+from tests.target.target_helpers import by_field, record, run_target, schema
 
 STRING = {"type": ["string", "null"]}
 

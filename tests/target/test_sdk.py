@@ -21,8 +21,8 @@ import pytest
 from singer_sdk.testing import get_target_test_class
 
 from planhat_sandbox.server import SandboxServer
-from planhat_sandbox.testing import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
 from target_planhat.target import TargetPlanhat
+from tests.sandbox_fixtures import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

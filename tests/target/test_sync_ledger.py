@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from target_helpers import (
+from target_planhat.sync_ledger import SyncLedger, identity_digest, payload_digest
+from tests.target.target_helpers import (
     by_field,
     dead_letters,
     record,
@@ -14,8 +15,6 @@ from target_helpers import (
     summary_rows,
     writes,
 )
-
-from target_planhat.sync_ledger import SyncLedger, identity_digest, payload_digest
 
 STRING = {"type": ["string", "null"]}
 PROPS = {"externalId": STRING, "name": STRING, "mrr": {"type": ["number", "null"]}}

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import math
 
-from target_helpers import by_field, dead_letters, record, run_target, schema, state, writes
+from tests.target.target_helpers import (
+    by_field,
+    dead_letters,
+    record,
+    run_target,
+    schema,
+    state,
+    writes,
+)
 
 COMPANY_PROPS = {
     "externalId": {"type": ["string", "null"]},

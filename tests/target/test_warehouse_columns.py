@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from target_helpers import by_field, dead_letters, record, run_target, schema, writes
 
 from planhat_common.registry import get_model
 from target_planhat.columns import keyless_problem, stream_columns
 from target_planhat.errors import StreamSetupError
 from target_planhat.fieldnames import ColumnClashError, fold, map_columns
 from target_planhat.records import MappingOptions, Mode
+from tests.target.target_helpers import by_field, dead_letters, record, run_target, schema, writes
 
 COMPANIES = get_model("companies")
 STRING = {"type": ["string", "null"]}

@@ -1,8 +1,4 @@
-"""Pytest fixtures for tests that need a running sandbox.
-
-Use from ``tests/conftest.py``::
-
-    from planhat_sandbox.testing import *  # noqa: F403
+"""Pytest fixtures for tests that need a running sandbox (``tests/conftest.py`` loads them).
 
 Fixtures:
 
@@ -32,8 +28,8 @@ __all__ = [
     "sandbox_factory",
 ]
 
-SANDBOX_TOKEN = "test-token"  # noqa: S105 - the sandbox's fake token
-SANDBOX_TENANT_TOKEN = "test-tenant"  # noqa: S105
+SANDBOX_TOKEN = "test-token"
+SANDBOX_TENANT_TOKEN = "test-tenant"
 SANDBOX_RECORDS = 20
 
 
