@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk.exceptions import FatalAPIError
 
-from planhat_common.http import PlanhatError
+from planhat_common.errors import ExpectedFailure
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-EXPECTED_FAILURES = (PlanhatError, FatalAPIError)
+EXPECTED_FAILURES = (ExpectedFailure, FatalAPIError)
 
 
 def run_command(cli: Callable[[], Any], logger_name: str) -> None:

@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import orjson
 
+from planhat_common.errors import PlanhatError
 from planhat_common.http import (
-    PlanhatError,
     TransientResponseError,
     describe_response,
     send,

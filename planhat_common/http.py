@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from planhat_common.errors import PlanhatError, SettingsError
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable
 
@@ -55,10 +57,6 @@ TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
     requests.exceptions.ContentDecodingError,
     ConnectionResetError,
 )
-
-
-class PlanhatError(Exception):
-    """A Planhat call failed for good; the message is safe to log (no tokens)."""
 
 
 class OutcomeUnknownError(PlanhatError):
@@ -89,9 +87,9 @@ def check_api_url(url: str, setting: str = "api_url") -> str:
     """
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise PlanhatError(f"{setting} must be an https URL, got '{url}'.")
+        raise SettingsError(f"{setting} must be an https URL, got '{url}'.")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise PlanhatError(
+        raise SettingsError(
             f"{setting} must use https (got '{url}'); plain http is allowed only for "
             "loopback addresses such as the local planhat-sandbox."
         )

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
 
+from planhat_common.errors import SettingsError
 from planhat_common.http import (
     DEFAULT_ANALYTICS_URL,
     DEFAULT_API_URL,
-    PlanhatError,
     RequestBudget,
     RetryPolicy,
     check_api_url,
@@ -140,7 +140,7 @@ class PlanhatConnection:
         """The tenant token, or a clear error naming the setting."""
         token = self.config.get("tenant_token")
         if not token:
-            raise PlanhatError(
+            raise SettingsError(
                 "tenant_token is required to push metrics or user activities to the "
                 "analytics host (Planhat Settings > Developer > Tokens)."
             )

@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from planhat_common.epoch_days import epoch_day
 from planhat_common.registry import BULK_UPSERT_MAX_ITEMS, Model, get_model
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 Result = tuple[int, Any]
 DEFAULT_LIMIT = 100
-EPOCH = date(1970, 1, 1)
 DIMENSION_DATA = get_model("dimension_data")
 
 
@@ -58,7 +58,7 @@ def _int_param(params: Mapping[str, str], name: str, default: int | None) -> int
 def _epoch_day(iso: Any) -> int | None:
     """Whole days since 1970-01-01 of an ISO timestamp (``YYYY-MM-DD…``)."""
     try:
-        return (date.fromisoformat(str(iso)[:10]) - EPOCH).days
+        return epoch_day(date.fromisoformat(str(iso)[:10]))
     except ValueError:
         return None
 

@@ -118,9 +118,9 @@ class SandboxServer:
 
     @property
     def url(self) -> str:
-        """The main API base URL, e.g. ``http://127.0.0.1:51234``."""
-        if self._server is None:
-            raise RuntimeError("the sandbox is not running; call start() first")
+        """The main API base URL, e.g. ``http://127.0.0.1:51234``; known once the port is."""
+        if not self.port:
+            raise RuntimeError("the sandbox has no port yet; call start() first")
         return f"http://{self.host}:{self.port}"
 
     @property

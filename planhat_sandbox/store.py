@@ -14,11 +14,11 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from planhat_common.epoch_days import epoch_day_date
 from planhat_common.registry import MODELS, Model
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ CREATE_STAMPS = ("createdAt", "createDate")
 UPDATE_STAMPS = ("updatedAt", "lastUpdated")
 #: ObjectId timestamps of seeded ids start here (2023-01-01T00:00:00Z).
 ID_BASE_SECONDS = 1_672_531_200
-EPOCH = date(1970, 1, 1)
 
 
 def iso_ms(epoch_ms: int) -> str:
@@ -46,7 +45,7 @@ def iso_ms(epoch_ms: int) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _day(epoch_day: int) -> str:
-    return (EPOCH + timedelta(days=epoch_day)).strftime("%Y-%m-%d")
+    return epoch_day_date(epoch_day).strftime("%Y-%m-%d")
 
 
 class Clock:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from planhat_common.epoch_days import epoch_day
 from planhat_common.fieldtypes import Shape
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ def _from_string(value: str, shapes: frozenset[Shape]) -> tuple[bool, Any]:  # n
         midnight = _MIDNIGHT.fullmatch(value)
         day = _date(midnight.group(1) if midnight else value)
         if day is not None:
-            return True, (day - _EPOCH.date()).days
+            return True, epoch_day(day)
     if Shape.DATETIME in shapes:
         day = _date(value)
         if day is not None:

@@ -15,11 +15,12 @@ import datetime as dt
 import zlib
 from typing import TYPE_CHECKING, Any
 
+from planhat_common.singer_columns import DELETED_AT
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
 SEEN_IDS = "seen_ids"
-DELETED_AT = "_sdc_deleted_at"
 _OBJECT_ID_HEX = 24
 _SEPARATOR = b"\n"
 

@@ -8,21 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
 
+from planhat_common.epoch_days import epoch_day
 from planhat_common.registry import get_model
 from tap_planhat.streams import PlanhatStream
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
-
-_EPOCH = dt.date(1970, 1, 1)
-
-
-def epoch_day(value: dt.date) -> int:
-    """Whole days since 1970-01-01, the unit of ``from``/``to``.
-
-    (docs/planhat-api.md, "Metrics (dimension data)")
-    """
-    return (value - _EPOCH).days
 
 
 class DimensionDataStream(PlanhatStream):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from planhat_common.fieldtypes import DT, S, Shape
 from planhat_common.registry import CUSTOM_FIELD_TYPES
 from planhat_common.rescued import CUSTOM, RESCUED, RESCUED_SCHEMA
-from tap_planhat.deletes import DELETED_AT
+from planhat_common.singer_columns import DELETED_AT
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

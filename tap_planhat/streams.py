@@ -14,9 +14,9 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
+from planhat_common.errors import PlanhatError
 from planhat_common.http import (
     TRANSIENT_EXCEPTIONS,
-    PlanhatError,
     auth_error_message,
     describe_response,
     redact,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from planhat_common.http import PlanhatError
+from planhat_common.errors import ExpectedFailure, SettingsError
 
 
-class StreamSetupError(PlanhatError):
+class StreamSetupError(SettingsError):
     """A stream cannot be written as its SCHEMA or settings say; the message says how to fix."""
 
 
@@ -13,5 +13,5 @@ class UnknownStreamError(StreamSetupError):
     """A stream matches no Planhat model and is not mapped in the ``streams`` setting."""
 
 
-class RejectedRecordsError(PlanhatError):
+class RejectedRecordsError(ExpectedFailure):
     """More records were rejected than ``max_rejected`` allows."""

@@ -33,14 +33,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from planhat_common.rescued import RESCUED, restore
+from planhat_common.singer_columns import DELETED_AT, SDC_PREFIX
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from planhat_common.registry import Model
 
-SDC_PREFIX = "_sdc_"
-DELETED_AT = "_sdc_deleted_at"
 COMPANY_EXTERNAL_ID = "companyExternalId"
 COMPANY_SOURCE_ID = "companySourceId"
 CUSTOM = "custom"
@@ -176,11 +175,6 @@ def json_safe(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def _present(value: Any) -> bool:
     return value is not None and value not in ("", [])
-
-
-def key_fields(model: Model) -> tuple[str, ...]:
-    """The fields a record of ``model`` may be keyed by, in matching order."""
-    return model.keyables
 
 
 def resolve_key_field(model: Model, key: str | None) -> str | None:

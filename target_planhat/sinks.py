@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
-from planhat_common.http import OutcomeUnknownError, PlanhatError
+from planhat_common.errors import PlanhatError
+from planhat_common.http import OutcomeUnknownError
 from planhat_common.registry import BULK_UPSERT_MAX_ITEMS, Verb
 from target_planhat.attribution import RecordResult, attribute
 from target_planhat.columns import (

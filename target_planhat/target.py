@@ -18,7 +18,8 @@ from typing_extensions import override
 from planhat_common.about import VersionedAbout
 from planhat_common.cli import run_command
 from planhat_common.client import PlanhatClient
-from planhat_common.http import PlanhatError, redact
+from planhat_common.errors import PlanhatError, SettingsError
+from planhat_common.http import redact
 from planhat_common.registry import MAX_BODY_BYTES, MODELS, Model, Verb, find_model, get_model
 from planhat_common.runtime import tune_gc
 from planhat_common.settings import PlanhatConnection, connection_properties
@@ -106,6 +107,12 @@ def _routed_name(stream_name: str, settings: dict[str, Any]) -> str:
 
 def _writable(model: Model) -> bool:
     return any(model.supports(v) for v in (Verb.PUSH, Verb.BULK_UPSERT, Verb.CREATE, Verb.UPDATE))
+
+
+def _with_aliases(model: Model) -> str:
+    """``companies (account, accounts, company)``: the names a stream may carry for ``model``."""
+    aliases = sorted(model.accepted_names - {model.name})
+    return f"{model.name} ({', '.join(aliases)})" if aliases else model.name
 
 
 class TargetPlanhat(VersionedAbout, Target):
@@ -611,7 +618,7 @@ class TargetPlanhat(VersionedAbout, Target):
 
     @staticmethod
     def _unknown_message(stream_name: str) -> str:
-        accepted = ", ".join(m.name for m in MODELS if _writable(m))
+        accepted = "; ".join(_with_aliases(m) for m in MODELS if _writable(m))
         return (
             f"Stream '{stream_name}' matches no Planhat model. Accepted models (and their "
             f"aliases): {accepted}. Map it with streams.{stream_name}.model, or set "
@@ -656,7 +663,7 @@ class TargetPlanhat(VersionedAbout, Target):
         _ = self.connection.api_url, self.connection.analytics_url
         cap = self.max_batch_bytes
         if not 1024 <= cap <= MAX_BODY_BYTES:  # noqa: PLR2004
-            raise PlanhatError(
+            raise SettingsError(
                 f"max_batch_bytes must be between 1024 and {MAX_BODY_BYTES}, got {cap}."
             )
         for stream_name in self.config.get("streams") or {}:

@@ -6,10 +6,15 @@ Fixtures:
   no rate limit, token :data:`SANDBOX_TOKEN`, tenant token :data:`SANDBOX_TENANT_TOKEN`).
 * ``sandbox_factory``: ``sandbox_factory(**kwargs)`` starts a customised server (same defaults,
   overridable with any :class:`SandboxServer` argument); all are stopped at teardown.
+
+:func:`sandbox_on_reserved_port` is for the SDK's test-class factories, which take a config
+(with the sandbox's URL) when the module is imported: the server is built then, with its
+port known, and started by a fixture when its tests run.
 """
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -26,6 +31,7 @@ __all__ = [
     "SandboxServer",
     "sandbox",
     "sandbox_factory",
+    "sandbox_on_reserved_port",
 ]
 
 SANDBOX_TOKEN = "test-token"
@@ -62,3 +68,11 @@ def sandbox_factory() -> Iterator[Callable[..., SandboxServer]]:
 def sandbox(sandbox_factory: Callable[..., SandboxServer]) -> SandboxServer:
     """A fresh running sandbox with the default settings."""
     return sandbox_factory()
+
+
+def sandbox_on_reserved_port(**kwargs: Any) -> SandboxServer:
+    """A sandbox, not yet started, whose URL is already known (a free loopback port)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return SandboxServer(**{**_defaults(), "port": port, **kwargs})

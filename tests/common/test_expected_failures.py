@@ -55,6 +55,17 @@ def test_a_refused_token_ends_the_tap_with_one_error_line(sandbox: Any, tmp_path
     assert any("401" in line for line in _errors(result.stderr))
 
 
+def test_a_setting_mistake_ends_the_tap_with_one_error_line(tmp_path: Path) -> None:
+    """Clear-text http to a remote host is refused before any call, naming the setting."""
+    config = {"api_url": "http://planhat.example.com", "api_token": "secret-token-4567"}
+    result = _run("tap-planhat", config, tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "secret-token-4567" not in result.stderr
+    [error] = _errors(result.stderr)
+    assert "api_url must use https" in error
+
+
 def test_the_tap_leaves_out_sdk_notices_that_do_not_apply(sandbox: Any, caplog: Any) -> None:
     data = sandbox.dump()
     data["collections"]["companies"][0]["updatedAt"] = None  # a record without a timestamp

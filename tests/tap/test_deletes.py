@@ -6,7 +6,8 @@ from typing import Any
 
 import requests
 
-from tap_planhat.deletes import DELETED_AT, decode_ids, encode_ids
+from planhat_common.singer_columns import DELETED_AT
+from tap_planhat.deletes import decode_ids, encode_ids
 from tests.tap.helpers import run_tap, tap_config
 
 

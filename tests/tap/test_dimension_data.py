@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from tap_planhat.dimension_data import epoch_day
+from planhat_common.epoch_days import epoch_day
 from tests.tap.helpers import run_tap, tap_config
 
 START = "2023-12-30T00:00:00Z"

@@ -6,8 +6,8 @@ Choice: run the whole standard suite with ``skip_unknown_streams: true``, so tho
 through the SDK pipeline (validation, schema changes, STATE relay, the three expected
 exceptions) into the counting skip sink, and map ``example_stream`` (``pk_updates``: name
 and email, with a key change mid-stream) to endusers keyed by email so one standard file is
-really written over HTTP. The factory reads the config while pytest collects, so this module
-starts its own sandbox at import and stops it when the module's tests are done.
+really written over HTTP. The factory takes the config when this module is imported, so the
+sandbox's URL is fixed then; the server runs only while the module's tests do.
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ from typing import TYPE_CHECKING
 import pytest
 from singer_sdk.testing import get_target_test_class
 
-from planhat_sandbox.server import SandboxServer
 from target_planhat.target import TargetPlanhat
-from tests.sandbox_fixtures import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
+from tests.sandbox_fixtures import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN, sandbox_on_reserved_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-_SANDBOX = SandboxServer(token=SANDBOX_TOKEN, tenant_token=SANDBOX_TENANT_TOKEN, records=3).start()
+_SANDBOX = sandbox_on_reserved_port(records=3)
 _DEAD_LETTER = Path(tempfile.mkdtemp(prefix="target-planhat-sdk-")) / "dead_letter.jsonl"
 
 SDK_CONFIG = {
@@ -53,9 +52,9 @@ class TestTargetPlanhatStandard(_StandardTests):  # type: ignore[misc,valid-type
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _stop_sandbox() -> Iterator[None]:
-    yield
-    _SANDBOX.stop()
+def _sandbox() -> Iterator[None]:
+    with _SANDBOX:
+        yield
 
 
 def test_pk_updates_file_is_written_to_endusers() -> None:
