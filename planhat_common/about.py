@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import io
 from contextlib import redirect_stdout
+from importlib import metadata
 from typing import Any
 
+#: The distribution all three commands ship in; its version (pyproject.toml) is theirs.
+PACKAGE_NAME = "planhat-singer"
 _SDK_LINE = "Built with the [Meltano Singer SDK]"
 _FIRST_SECTION = "## Capabilities"
+
+
+def package_version() -> str:
+    """The installed planhat-singer version."""
+    return metadata.version(PACKAGE_NAME)
 
 
 def with_version(markdown: str, version: str) -> str:

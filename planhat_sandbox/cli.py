@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from planhat_common.about import package_version
 from planhat_common.runtime import tune_gc
 from planhat_sandbox.faults import FaultConfig, parse_fault_flag
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="planhat-sandbox", description="A stateful local fake of Planhat's REST API."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s v{package_version()}")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     parser.add_argument("--token", default=os.environ.get("PLANHAT_SANDBOX_TOKEN", "sandbox-token"))

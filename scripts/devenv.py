@@ -1,6 +1,7 @@
 """Create the project's two virtual environments on a fresh machine.
 
-* ``.venv``: the project (editable) with its test and lint tools.
+* ``.venv``: the project (editable) with its test and lint tools, at the versions in
+  ``uv.lock``.
 * ``.venv-meltano``: Meltano itself, kept apart because it pins many libraries (Meltano's
   installation guide, https://docs.meltano.com/getting-started/installation, asks for a clean
   environment of its own). Meltano brings uv, which then builds ``.venv`` quickly.
@@ -54,35 +55,39 @@ def ensure_meltano() -> Path:
 
 
 def ensure_project() -> Path:
-    """The project venv's python, (re)installing the project and its dev tools when stale."""
+    """The project venv's python, synced to ``uv.lock`` when pyproject or the lock changed.
+
+    ``uv sync --locked`` installs exactly the locked versions (the project editable, the
+    sandbox extra, the test and lint tools) and refuses a lock that no longer matches
+    pyproject.toml: after changing dependencies, run ``uv lock`` and commit ``uv.lock``.
+    """
     uv = executable(MELTANO_VENV, "uv")
     python = executable(PROJECT_VENV, "python")
-    stamp = PROJECT_VENV / ".installed-pyproject"
-    pyproject = (ROOT / "pyproject.toml").read_text()
-    if not python.exists():
-        say(f"Creating {PROJECT_VENV.name}/ with uv")
-        run(uv, "venv", "--quiet", "--python", sys.executable, PROJECT_VENV)
-    if not stamp.exists() or stamp.read_text() != pyproject:
-        say("Installing planhat-singer (editable) with its test and lint tools")
-        env = {**os.environ, "VIRTUAL_ENV": str(PROJECT_VENV)}
+    stamp = PROJECT_VENV / ".installed-lock"
+    inputs = (ROOT / "pyproject.toml").read_text() + (ROOT / "uv.lock").read_text()
+    if not python.exists() or not stamp.exists() or stamp.read_text() != inputs:
+        say("Installing planhat-singer (editable) with its locked test and lint tools")
+        env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(PROJECT_VENV)}
         run(
             uv,
-            "pip",
-            "install",
+            "sync",
             "--quiet",
+            "--locked",
+            "--project",
+            ROOT,
+            "--python",
+            sys.executable,
+            "--extra",
+            "sandbox",  # the sandbox runs the tests and the demo
+            "--group",
+            "dev",
             # pip does this by default, uv does not: without it every process start
             # compiles singer-sdk and its dependencies again (about 0.7 s) wherever
             # PYTHONDONTWRITEBYTECODE is set, which skews every timing.
             "--compile-bytecode",
-            "--python",
-            python,
-            "-e",
-            f"{ROOT}[sandbox]",  # the sandbox runs the tests and the demo
-            "--group",
-            "dev",
             env=env,
         )
-        stamp.write_text(pyproject)
+        stamp.write_text(inputs)
     return python
 
 

@@ -51,11 +51,26 @@ def test_meltano_yml_declares_every_setting(plugin: str) -> None:
     assert secrets == {"api_token", "tenant_token"}
 
 
+def _pyproject_version() -> str:
+    # tomllib is Python 3.11+; the one line is enough for a check.
+    text = (ROOT / "pyproject.toml").read_text()
+    return text.split('\nversion = "', 1)[1].split('"', 1)[0]
+
+
 @pytest.mark.parametrize("plugin", sorted(PLUGINS))
 def test_about_shows_the_package_version(plugin: str) -> None:
     info = about(plugin)
-    assert info["version"][0].isdigit()
+    assert info["version"] == _pyproject_version()
     assert info["name"] == plugin
+
+
+@pytest.mark.parametrize("command", ["tap-planhat", "target-planhat", "planhat-sandbox"])
+def test_every_command_reports_the_one_version_in_pyproject(command: str) -> None:
+    bindir = Path(sys.executable).parent
+    shown = subprocess.run(
+        [str(bindir / command), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"v{_pyproject_version()}" in shown
 
 
 @pytest.mark.parametrize("plugin", sorted(PLUGINS))
