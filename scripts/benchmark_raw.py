@@ -45,9 +45,8 @@ def raw_tap(url: str, token: str, models: list[str], schema_file: Path | None) -
         offset = 0
         counts[stream] = 0
         while True:
-            response = session.get(
-                url + path, params={"limit": limit, "offset": offset, "sort": sort}
-            )
+            params: dict[str, str | int] = {"limit": limit, "offset": offset, "sort": sort}
+            response = session.get(url + path, params=params)
             response.raise_for_status()
             page = json.loads(response.content)
             extracted = dt.datetime.now(dt.timezone.utc).isoformat()

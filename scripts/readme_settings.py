@@ -66,7 +66,11 @@ def render(readme: str) -> str:
             rf"(<!-- {plugin} settings -->\n).*?(<!-- /{plugin} settings -->)", re.DOTALL
         )
         table = settings_table(plugin)
-        readme = pattern.sub(lambda m, t=table: m[1] + t + "\n" + m[2], readme)
+
+        def with_table(match: re.Match[str], table: str = table) -> str:
+            return f"{match[1]}{table}\n{match[2]}"
+
+        readme = pattern.sub(with_table, readme)
     return readme
 
 
