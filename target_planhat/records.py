@@ -240,6 +240,23 @@ def _take_user_emails(record: dict[str, Any], model: Model) -> dict[str, str]:
     return emails
 
 
+def put_user_ids(record: MappedRecord, users: Mapping[str, str]) -> str | None:
+    """Put team members given by email (``ownerEmail``) in as their ``_id``s.
+
+    ``users``: team members' ``_id`` by lower-cased email. Returns why the record cannot be
+    sent (an email no team member has), or None.
+    """
+    for field_name, email in record.user_emails.items():
+        user_id = users.get(email.lower())
+        if user_id is None:
+            return (
+                f"{email_column(field_name)} '{email}' is no team member's email in Planhat "
+                f"(for {field_name})"
+            )
+        record.payload[field_name] = user_id
+    return None
+
+
 def _map_external_id(record: dict[str, Any], model: Model) -> None:
     target = model.external_id_field
     if target and target != "externalId" and "externalId" in record:

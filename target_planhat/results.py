@@ -1,4 +1,4 @@
-"""Reading bulk-upsert and push responses, and counting outcomes per stream.
+"""Reading bulk-upsert and push responses, and matching their errors to the records sent.
 
 Bulk-upsert bodies are loosely specified (docs/writes.md, "What a bulk upsert answers";
 docs/planhat-api.md, "Bulk upsert"): any key may be missing, error items are strings or
@@ -9,7 +9,7 @@ keyable value it carries; when none matches, it is reported against the whole ch
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,31 +30,6 @@ MATCH_FIELDS = ("_id", "sourceId", "externalId", "extId", "email", "id", "dimens
 NESTED_ITEM_KEYS = ("key", "keys", "item", "record", "data", "object", "input", "payload")
 #: Keys under which an error object may give the item's position in the request array.
 INDEX_KEYS = ("item", "index", "position")
-
-
-@dataclass
-class StreamCounts:
-    """Outcome counts for one stream over the run."""
-
-    received: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    rejected: int = 0
-    skipped: int = 0
-    #: Dry run: write calls a real run would make (``calls`` counts the reads made).
-    planned: int = 0
-    calls: int = 0
-
-    def count_call(self) -> None:
-        """One more call made for this stream (a write, or a look-up it needed)."""
-        self.calls += 1
-
-    def add(self, other: StreamCounts) -> None:
-        """Add ``other``'s counts to these."""
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 @dataclass
@@ -253,21 +228,3 @@ def assign_errors(
         else:
             unmatched.append(error)
     return by_record, unmatched
-
-
-def summary_table(rows: Mapping[str, tuple[str, str, StreamCounts]], *, dry_run: bool) -> str:
-    """A fixed-width table: one row per stream, plus totals."""
-    columns = ["stream", "model", "mode", "received", "created", "updated", "unchanged"]
-    columns += ["deleted", "rejected", "skipped", "calls"]
-    if dry_run:
-        columns.append("planned")  # write calls a real run would make
-    table: list[list[str]] = [columns]
-    total = StreamCounts()
-    for stream, (model, mode, counts) in sorted(rows.items()):
-        total.add(counts)
-        table.append([stream, model, mode, *(str(getattr(counts, c)) for c in columns[3:])])
-    table.append(["TOTAL", "", "", *(str(getattr(total, c)) for c in columns[3:])])
-    widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

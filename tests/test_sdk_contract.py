@@ -302,7 +302,7 @@ def test_clean_up_error_propagates_and_final_state_is_not_written():
         except _RejectedError:
             raised = True
 
-    relies = "target_planhat/target.py TargetPlanhat.finish_run (raises RejectedRecordsError)"
+    relies = "target_planhat/run_sinks.py RunSinks.finish_run (raises RejectedRecordsError)"
     assert raised, _broken("an exception from Sink.clean_up() propagates out of listen()", relies)
     assert out.getvalue() == "", _broken(
         "when Sink.clean_up() raises at end of input, the final STATE is not written", relies

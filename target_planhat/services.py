@@ -1,0 +1,54 @@
+"""What the sinks work with: the run's shared parts, built once by TargetPlanhat.
+
+The SDK creates each sink with the target (``Sink.__init__(target, ...)``); a sink takes these
+services from it and nothing else of the target's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from singer_sdk.target_base import Target
+
+    from planhat_common.client import PlanhatClient
+    from planhat_common.settings import PlanhatConnection
+    from target_planhat.key_lookups import KeyLookups
+    from target_planhat.routing import Router
+    from target_planhat.run_files import RunFiles
+    from target_planhat.run_sinks import RunSinks
+    from target_planhat.run_summary import RunSummary
+    from target_planhat.settings import TargetSettings
+    from target_planhat.writer import BatchWriter
+
+
+@dataclass(frozen=True)
+class SinkServices:
+    """The run's settings, connection, writer, routes, look-ups, counts, files and sinks."""
+
+    settings: TargetSettings
+    #: Hosts and the tenant token; ``client`` sends every call through it.
+    connection: PlanhatConnection
+    client: PlanhatClient
+    #: Runs the writes one at a time, full batches in the background.
+    writer: BatchWriter
+    router: Router
+    lookups: KeyLookups
+    summary: RunSummary
+    files: RunFiles
+    sinks: RunSinks
+
+
+@runtime_checkable
+class ServesSinks(Protocol):
+    """A target whose sinks work through :class:`SinkServices` (TargetPlanhat)."""
+
+    services: SinkServices
+
+
+def services_of(target: Target) -> SinkServices:
+    """The services of the target creating a sink."""
+    if not isinstance(target, ServesSinks):
+        raise TypeError(f"{type(target).__name__} has no SinkServices for Planhat sinks")
+    return target.services
