@@ -51,5 +51,5 @@ class DimensionDataStream(PlanhatStream):
         return params
 
     @override
-    def _incremental_threshold(self, context: Context | None) -> str | None:
+    def bookmark_threshold(self, context: Context | None) -> str | None:
         return None  # the server applies the window

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from planhat_common.http import (
     describe_response,
     redact,
 )
+from planhat_common.page_filter import PageFilter, incremental_threshold
 from planhat_common.paging import PageSizeTracker
 from tap_planhat.coerce import Coercer
 from tap_planhat.deletes import SEEN_IDS, decode_ids, deletion_records, encode_ids
@@ -295,19 +295,20 @@ class PlanhatStream(RESTStream[int]):
                 exc,
             )
             return
-        if self._run_ids is not None:
-            yield from self._detected_deletions(context)
+        if self._records.run_ids is not None:
+            yield from self._detected_deletions(context, self._records.run_ids)
 
     @property
     def detects_deletes(self) -> bool:
         """Deletions are visible only on full scans, so only full-table streams look."""
         return bool(self.config.get("detect_deletes")) and not self.replication_key
 
-    def _detected_deletions(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def _detected_deletions(
+        self, context: Context | None, seen: set[str]
+    ) -> Iterable[dict[str, Any]]:
         """Records of ids seen by the previous full scan but not this one; then remember."""
         state = self.get_context_state(context)
         previous = decode_ids(state[SEEN_IDS]) if SEEN_IDS in state else set()
-        seen = self._run_ids or set()
         missing = previous - seen
         if missing:
             self.logger.info(
@@ -320,24 +321,21 @@ class PlanhatStream(RESTStream[int]):
     def _reset_run_state(self, context: Context | None) -> None:
         self._context = context
         self._next_offset = 0
-        self._run_ids: set[str] | None = set() if self.detects_deletes else None
         self._sizes = PageSizeTracker(self.page_size)
-        self._seen_previous: set[str] = set()
-        self._seen_current: set[str] = set()
-        self._sort_honoured = True
-        self._last_key: str | None = None
-        self._threshold = self._incremental_threshold(context)
+        self._records = PageFilter(
+            self.replication_key,
+            self.bookmark_threshold(context),
+            collect_ids=self.detects_deletes,
+        )
 
-    def _incremental_threshold(self, context: Context | None) -> str | None:
+    def bookmark_threshold(self, context: Context | None) -> str | None:
+        """Records with an older replication key end the read (and are not emitted)."""
         if not self.replication_key:
             return None
-        start = self.get_starting_timestamp(context)
-        if start is None:
-            return None
-        lookback = dt.timedelta(
-            minutes=float(self.config.get("lookback_minutes", DEFAULT_LOOKBACK_MINUTES))
+        return incremental_threshold(
+            self.get_starting_timestamp(context),
+            float(self.config.get("lookback_minutes", DEFAULT_LOOKBACK_MINUTES)),
         )
-        return normalise_timestamp((start - lookback).astimezone(dt.timezone.utc).isoformat())
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
@@ -346,47 +344,8 @@ class PlanhatStream(RESTStream[int]):
         page = self._page[1] if self._page and self._page[0] is response else []
         self._page = None
         more = self._sizes.more_after(len(page))
-        records, reached_bookmark = self._select_page_records(page)
-        self._outcome = PageOutcome(len(page), more=more and not reached_bookmark)
-        # Mirrors the paginator: the next offset is this one plus the records received.
-        self._next_offset += len(page)
-        if self._outcome.more:
-            self._prefetch(self._next_offset)
-        return records
-
-    def _select_page_records(self, page: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
-        """Drop in-run duplicates and records older than the bookmark; note reaching it.
-
-        Offset pages shift when records change during the read, so a record can reappear on
-        the next page; remembering two pages of ids is enough and keeps memory flat.
-        """
-        self._seen_previous, self._seen_current = self._seen_current, set()
-        key = self.replication_key
-        threshold = self._threshold
-        kept: list[dict[str, Any]] = []
-        reached = False
-        for record in page:
-            record_id = record.get("_id")
-            if record_id in self._seen_previous or record_id in self._seen_current:
-                continue
-            self._seen_current.add(record_id)  # type: ignore[arg-type]
-            if self._run_ids is not None:
-                self._run_ids.add(record_id)  # type: ignore[arg-type]
-            if key:
-                value = record.get(key)
-                if isinstance(value, str):
-                    value = record[key] = normalise_timestamp(value)
-                    if threshold is not None:
-                        self._check_order(value)
-                    if threshold is not None and value < threshold:
-                        reached = True
-                        continue
-            kept.append(record)
-        return kept, reached and self._sort_honoured
-
-    def _check_order(self, value: str) -> None:
-        if self._sort_honoured and self._last_key is not None and value > self._last_key:
-            self._sort_honoured = False
+        selection = self._records.select(page)
+        if selection.sort_broken:
             self.logger.warning(
                 "Stream '%s': the server did not honour sort=%s; reading every page and "
                 "filtering on %s client-side for this run.",
@@ -394,7 +353,12 @@ class PlanhatStream(RESTStream[int]):
                 self.sort_param,
                 self.replication_key,
             )
-        self._last_key = value
+        self._outcome = PageOutcome(len(page), more=more and not selection.reached_bookmark)
+        # Mirrors the paginator: the next offset is this one plus the records received.
+        self._next_offset += len(page)
+        if self._outcome.more:
+            self._prefetch(self._next_offset)
+        return selection.records
 
     @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
@@ -410,20 +374,3 @@ def has_closed_object(schema: Any) -> bool:
     if schema.get("additionalProperties") is False:
         return True
     return any(has_closed_object(value) for value in schema.values())
-
-
-def normalise_timestamp(value: str) -> str:
-    """One UTC format for replication keys, so string order is time order.
-
-    Bookmarks are compared as strings and the SDK writes its signpost as
-    ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``; Planhat sends ``...SS.mmmZ``.
-    """
-    if len(value) == 24 and value[-1] == "Z" and value[19] == ".":  # noqa: PLR2004
-        return value[:23] + "000+00:00"
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
