@@ -9,7 +9,7 @@ from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabiliti
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
-from planhat_common.about import VersionedAbout
+from planhat_common.about import PACKAGE_NAME, VersionedAbout
 from planhat_common.cli import run_command
 from planhat_common.client import PlanhatClient
 from planhat_common.registry import Verb
@@ -50,7 +50,7 @@ class TargetPlanhat(VersionedAbout, Target):
     """
 
     name = "target-planhat"
-    package_name = "planhat-singer"
+    package_name = PACKAGE_NAME
     # orjson instead of json + Decimal for every input line (see reader.py).
     message_reader_class = FastSingerReader
 
