@@ -19,7 +19,7 @@ from planhat_common.http import (
     describe_response,
     send,
 )
-from planhat_common.paging import PageSizeTracker
+from planhat_common.paging import offset_pages
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator
@@ -137,9 +137,8 @@ class PlanhatClient:
 
         ``on_page`` is called once per call made (for the caller's call counts).
         """
-        offset = 0
-        sizes = PageSizeTracker(limit)
-        while True:
+
+        def page(offset: int) -> list[Any]:
             params = {"limit": limit, "offset": offset, "sort": "_id"}
             if select:
                 params["select"] = select
@@ -150,7 +149,7 @@ class PlanhatClient:
                 raise ModelNotFoundError(reply.description)
             if reply.status != 200 or not isinstance(reply.body, list):  # noqa: PLR2004
                 raise PlanhatError(f"Listing {path} failed: {reply.description}")
-            yield from (item for item in reply.body if isinstance(item, dict))
-            if not sizes.more_after(len(reply.body)):
-                return
-            offset += len(reply.body)
+            return reply.body
+
+        for body in offset_pages(page, limit):
+            yield from (item for item in body if isinstance(item, dict))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from planhat_common.singer_columns import DELETED_AT
 
 if TYPE_CHECKING:
+    import logging
     from collections.abc import Iterable, Iterator
 
 SEEN_IDS = "seen_ids"
@@ -58,3 +59,18 @@ def deletion_records(missing: Iterable[str]) -> Iterator[dict[str, Any]]:
     noticed = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     for record_id in sorted(missing):
         yield {"_id": record_id, DELETED_AT: noticed}
+
+
+def deletions_since_last_scan(
+    state: dict[str, Any], seen: set[str], logger: logging.Logger, stream_name: str
+) -> Iterator[dict[str, Any]]:
+    """Records of ids the previous full scan saw and this one (``seen``) did not; then remember."""
+    previous = decode_ids(state[SEEN_IDS]) if SEEN_IDS in state else set()
+    missing = previous - seen
+    if missing:
+        logger.info(
+            "Stream '%s': %d records deleted since the last run.", stream_name, len(missing)
+        )
+    yield from deletion_records(missing)
+    # Written after the last record: a run that fails before this keeps the old set.
+    state[SEEN_IDS] = encode_ids(seen)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -13,20 +12,15 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
-from planhat_common.errors import PlanhatError
-from planhat_common.http import (
-    TRANSIENT_EXCEPTIONS,
-    auth_error_message,
-    describe_response,
-    redact,
-)
+from planhat_common.http import auth_error_message, describe_response
 from planhat_common.page_filter import PageFilter, incremental_threshold
-from planhat_common.paging import PageSizeTracker
+from planhat_common.paging import OffsetPager
 from tap_planhat.coerce import Coercer
-from tap_planhat.deletes import SEEN_IDS, decode_ids, deletion_records, encode_ids
-from tap_planhat.pagination import PageOutcome, PlanhatPaginator
-from tap_planhat.prefetch import PagePrefetcher
+from tap_planhat.deletes import deletions_since_last_scan
+from tap_planhat.pagination import PlanhatPaginator, UnreadablePageError
+from tap_planhat.retries import named_failures, paced, retry_waits
 from tap_planhat.schemas import stream_schema
+from tap_planhat.stream_run import StreamRun
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable, Mapping
@@ -62,6 +56,8 @@ class PlanhatStream(RESTStream[int]):
     # SDK's per-record conformance pass would change nothing but cost most of the CPU time.
     # It is turned back on when an input catalog closes an object (see apply_catalog).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    #: Made new by get_records for each sync.
+    _run: StreamRun
 
     def __init__(
         self,
@@ -91,10 +87,6 @@ class PlanhatStream(RESTStream[int]):
         )
         self.replication_key = model.replication_key
         self.coerce = Coercer(model.name, model.fields, custom_fields, unions_as_text=as_text)
-        self._page: tuple[requests.Response, list[dict[str, Any]]] | None = None
-        self._outcome = PageOutcome(0, more=False)
-        self._prefetcher = PagePrefetcher(model.name)
-        self._send_page: Callable[..., requests.Response] | None = None
 
     @property
     def planhat_tap(self) -> TapPlanhat:
@@ -160,7 +152,7 @@ class PlanhatStream(RESTStream[int]):
 
     @override
     def get_new_paginator(self) -> PlanhatPaginator:
-        return PlanhatPaginator(lambda _response: self._outcome)
+        return PlanhatPaginator(self._run.pager)
 
     @override
     def validate_response(self, response: requests.Response) -> None:
@@ -172,14 +164,9 @@ class PlanhatStream(RESTStream[int]):
             raise ModelNotAvailableError(describe_response(response, secrets))
         super().validate_response(response)
         try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise RetriableAPIError(self._problem(response, "malformed JSON"), response) from None
-        if not isinstance(body, list):
-            # Planhat sometimes answers 200 with {"error": ...} instead of the list
-            # (docs/planhat-api.md, "Errors and odd responses").
-            raise RetriableAPIError(self._problem(response, "not a JSON array"), response)
-        self._page = (response, body)
+            self._run.pages.decode(response)
+        except UnreadablePageError as exc:
+            raise RetriableAPIError(self._problem(response, str(exc)), response) from None
 
     @override
     def response_error_message(self, response: requests.Response) -> str:
@@ -193,16 +180,7 @@ class PlanhatStream(RESTStream[int]):
 
     @override
     def backoff_wait_generator(self) -> Generator[float, Any, None]:
-        policy = self.planhat_tap.connection.retry_policy
-
-        def waits() -> Generator[float, Any, None]:
-            exc = yield 0.0
-            attempt = 0
-            while True:
-                attempt += 1
-                exc = yield policy.wait_seconds(attempt, getattr(exc, "response", None))
-
-        return waits()  # backoff primes it with send(None), then sends each exception
+        return retry_waits(self.planhat_tap.connection.retry_policy)
 
     @override
     def backoff_max_tries(self) -> int:
@@ -224,42 +202,16 @@ class PlanhatStream(RESTStream[int]):
 
     @override
     def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        budget = self.planhat_tap.connection.budget
+        connection = self.planhat_tap.connection
+        retried = super().request_decorator(paced(func, connection.budget))
+        return self._run.requests_through(
+            named_failures(retried, self.name, self.backoff_max_tries(), connection.secrets)
+        )
 
-        def paced(*args: Any, **kwargs: Any) -> Any:
-            budget.acquire()  # every attempt, retries included, spends from the budget
-            return func(*args, **kwargs)
-
-        retried = super().request_decorator(paced)
-
-        def named(prepared_request: requests.PreparedRequest, *args: Any) -> Any:
-            try:
-                return retried(prepared_request, *args)
-            except TRANSIENT_EXCEPTIONS as exc:
-                # requests' own message names neither the stream nor the path.
-                raise PlanhatError(
-                    redact(
-                        f"Stream '{self.name}': giving up after {self.backoff_max_tries()} "
-                        f"attempts: {prepared_request.method} {prepared_request.path_url} "
-                        f"failed: {exc}",
-                        self.planhat_tap.connection.secrets,
-                    )
-                ) from exc
-
-        self._send_page = named
-
-        def fetch(prepared_request: requests.PreparedRequest, *args: Any) -> Any:
-            ahead = self._prefetcher.take(prepared_request.url or "")
-            return ahead.result() if ahead is not None else named(prepared_request, *args)
-
-        return fetch
-
-    def _prefetch(self, offset: int) -> None:
+    def _read_ahead(self, offset: int) -> None:
         """Send the request for the page at ``offset`` now, exactly as the SDK will build it."""
-        if self._send_page is None:
-            return
         request = self.get_http_request(
-            page=PageContext(stream_context=self._context, next_page_token=offset)
+            page=PageContext(stream_context=self._run.context, next_page_token=offset)
         )
         prepared = self.build_prepared_request(
             method=request.method,
@@ -268,17 +220,22 @@ class PlanhatStream(RESTStream[int]):
             headers=request.headers,
             data=request.data,
         )
-        self._prefetcher.start(prepared.url or "", self._send_page, prepared, self._context)
+        self._run.read_ahead(prepared)
 
     # Records
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        self._reset_run_state(context)
+        records = PageFilter(
+            self.replication_key,
+            self.bookmark_threshold(context),
+            collect_ids=self.detects_deletes,
+        )
+        self._run = run = StreamRun(self.name, context, OffsetPager(self.page_size), records)
         try:
             yield from self._read(context)
         finally:
-            self._prefetcher.close()
+            run.close()
             self.coerce.report()
             # The SDK writes no STATE after a stream whose bookmark did not move: without
             # this, its last RECORD lines would wait for the next stream's messages.
@@ -295,38 +252,16 @@ class PlanhatStream(RESTStream[int]):
                 exc,
             )
             return
-        if self._records.run_ids is not None:
-            yield from self._detected_deletions(context, self._records.run_ids)
+        seen = self._run.records.run_ids
+        if seen is not None:
+            yield from deletions_since_last_scan(
+                self.get_context_state(context), seen, self.logger, self.name
+            )
 
     @property
     def detects_deletes(self) -> bool:
         """Deletions are visible only on full scans, so only full-table streams look."""
         return bool(self.config.get("detect_deletes")) and not self.replication_key
-
-    def _detected_deletions(
-        self, context: Context | None, seen: set[str]
-    ) -> Iterable[dict[str, Any]]:
-        """Records of ids seen by the previous full scan but not this one; then remember."""
-        state = self.get_context_state(context)
-        previous = decode_ids(state[SEEN_IDS]) if SEEN_IDS in state else set()
-        missing = previous - seen
-        if missing:
-            self.logger.info(
-                "Stream '%s': %d records deleted since the last run.", self.name, len(missing)
-            )
-        yield from deletion_records(missing)
-        # Written after the last record: a run that fails before this keeps the old set.
-        state[SEEN_IDS] = encode_ids(seen)
-
-    def _reset_run_state(self, context: Context | None) -> None:
-        self._context = context
-        self._next_offset = 0
-        self._sizes = PageSizeTracker(self.page_size)
-        self._records = PageFilter(
-            self.replication_key,
-            self.bookmark_threshold(context),
-            collect_ids=self.detects_deletes,
-        )
 
     def bookmark_threshold(self, context: Context | None) -> str | None:
         """Records with an older replication key end the read (and are not emitted)."""
@@ -341,10 +276,9 @@ class PlanhatStream(RESTStream[int]):
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         # Every record of the previous page is out before this page's are written.
         self.planhat_tap.flush_output(to_os=False)
-        page = self._page[1] if self._page and self._page[0] is response else []
-        self._page = None
-        more = self._sizes.more_after(len(page))
-        selection = self._records.select(page)
+        run = self._run
+        page = run.pages.take(response)
+        selection = run.records.select(page)
         if selection.sort_broken:
             self.logger.warning(
                 "Stream '%s': the server did not honour sort=%s; reading every page and "
@@ -353,11 +287,8 @@ class PlanhatStream(RESTStream[int]):
                 self.sort_param,
                 self.replication_key,
             )
-        self._outcome = PageOutcome(len(page), more=more and not selection.reached_bookmark)
-        # Mirrors the paginator: the next offset is this one plus the records received.
-        self._next_offset += len(page)
-        if self._outcome.more:
-            self._prefetch(self._next_offset)
+        if run.pager.page_read(len(page), stop=selection.reached_bookmark).more:
+            self._read_ahead(run.pager.offset)
         return selection.records
 
     @override

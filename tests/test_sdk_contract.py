@@ -508,7 +508,10 @@ def test_validate_response_runs_before_parse_response_with_the_same_response(api
     stream = _sync(api, {0: [1, 2], 2: [3]}, last_offset=2)
 
     calls = [(kind, resp) for kind, resp in stream.events if kind in {"validate", "parse"}]
-    relies = "tap_planhat/streams.py PlanhatStream.validate_response/parse_response"
+    relies = (
+        "tap_planhat/streams.py PlanhatStream.validate_response/parse_response (the decoded page "
+        "handed over in tap_planhat/pagination.py ValidatedPages)"
+    )
     assert [kind for kind, _ in calls] == ["validate", "parse"] * 2, _broken(
         "for each page, validate_response(response) is called, then parse_response(response)",
         relies,
