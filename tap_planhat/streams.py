@@ -67,6 +67,8 @@ class PlanhatStream(RESTStream[int]):
     ) -> None:
         """Build the stream for ``model`` with its (possibly typed) custom fields."""
         self.model = model
+        # Our own typed reference: the SDK keeps the tap only in a private attribute.
+        self.planhat_tap = tap
         self.selected_by_default = model.selected_by_default
         # The SDK's flattening turns arrays and objects into JSON text but leaves a number or
         # boolean of the same field as it is, against the flattened schema (a string): so
@@ -87,11 +89,6 @@ class PlanhatStream(RESTStream[int]):
         )
         self.replication_key = model.replication_key
         self.coerce = Coercer(model.name, model.fields, custom_fields, unions_as_text=as_text)
-
-    @property
-    def planhat_tap(self) -> TapPlanhat:
-        """The tap, typed."""
-        return self._tap  # type: ignore[return-value]
 
     @override
     @property

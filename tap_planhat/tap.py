@@ -9,7 +9,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from planhat_common.about import VersionedAbout
+from planhat_common.about import PACKAGE_NAME, VersionedAbout
 from planhat_common.cli import run_command
 from planhat_common.client import ModelNotFoundError, PlanhatClient
 from planhat_common.registry import get_model, readable_models
@@ -23,8 +23,6 @@ from tap_planhat.streams import DEFAULT_LOOKBACK_MINUTES, PlanhatStream
 
 if TYPE_CHECKING:
     from planhat_common.registry import Model
-
-PACKAGE_NAME = "planhat-singer"
 
 
 class TapPlanhat(VersionedAbout, Tap):
