@@ -3,7 +3,11 @@
 ==========================  ==================================================================
 ``GET /requests``           ``{"requests": [{method, path, query, status}], "counts":
                             [{method, path, status, count}]}`` (``status`` null: reset fault)
-``DELETE /requests``        clear the request log
+``GET /requests/summary``   ``{"requests": int, "statuses": {"200": int, "429": int, ...},
+                            "in_flight": int, "max_in_flight": int}``: requests logged, per
+                            status (``"reset"``: connection dropped); requests being served
+                            now, and the most served at once since the log was cleared
+``DELETE /requests``        clear the request log and the most in flight
 ``GET /faults``             the fault config (see :mod:`planhat_sandbox.faults`)
 ``PUT /faults``             replace it (keys left out take defaults); ``PATCH`` merges
 ``GET /rate_limit``         ``{"per_minute": int|null, "window_seconds": float}``
@@ -17,8 +21,14 @@
 ``GET /health``             ``{"ok": true}``
 ==========================  ==================================================================
 
+In flight (:class:`planhat_sandbox.request_log.InFlight`) counts the requests the log records
+(main API and analytics, never admin) from the moment the sandbox starts handling one until
+the last byte of its answer is handed over to be sent, latency and stalls included: a client
+making one call at a time is seen as 1, one keeping four calls open as 4.
+
 Besides the methods listed, ``requests``, ``faults``, ``rate_limit``, ``activities``, ``dump``
-and ``health`` answer any other method as ``GET``; ``reset``, ``load`` and ``touch`` only ``POST``.
+and ``health`` answer any other method as ``GET``; ``reset``, ``load`` and ``touch`` only ``POST``;
+``requests/summary`` only ``GET``.
 """
 
 from __future__ import annotations
@@ -77,6 +87,7 @@ class AdminApi:
             (ANY, "health"): self._health,
             (ANY, "requests"): self._requests,
             ("DELETE", "requests"): self._clear_requests,
+            ("GET", "requests/"): self._requests_summary,
             (ANY, "faults"): self._faults,
             ("PUT", "faults"): self._replace_faults,
             ("PATCH", "faults"): self._update_faults,
@@ -110,6 +121,11 @@ class AdminApi:
     def _requests(self, _call: AdminCall) -> Response:
         log = self.app.request_log
         return json_response(200, {"requests": log.entries(), "counts": log.counts()})
+
+    def _requests_summary(self, call: AdminCall) -> Response:
+        if call.arg != "summary":
+            raise ApiError(404, f"no admin route 'requests/{call.arg}'")
+        return json_response(200, self.app.request_log.summary())
 
     def _clear_requests(self, _call: AdminCall) -> Response:
         self.app.clear_log()

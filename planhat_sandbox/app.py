@@ -142,6 +142,14 @@ class SandboxApp:
             path = "/" + path.split("://", 1)[1].partition("/")[2]
         if path.startswith(ADMIN_PREFIX):
             return self.admin.respond(request, path)(environ, start_response)
+        return self.request_log.in_flight.serve(
+            lambda env, start: self._serve(request, path, env, start), environ, start_response
+        )
+
+    def _serve(
+        self, request: Request, path: str, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """Serve one main-API or analytics request, and log it."""
         push = self._push_route(request, path)
         try:
             if push is None:
