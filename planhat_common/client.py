@@ -58,7 +58,7 @@ class PlanhatClient:
     """Sends the target's calls through the shared retry, pacing and redaction code."""
 
     def __init__(self, connection: PlanhatConnection) -> None:
-        """Use ``connection`` (session, budget, retry policy, timeout, hosts, secrets)."""
+        """Use ``connection`` (session, call gate, retry policy, timeout, hosts, secrets)."""
         self.connection = connection
 
     def _decode(self, response: requests.Response, *, expect_list: bool = False) -> Reply:
@@ -105,7 +105,7 @@ class PlanhatClient:
             conn.session,
             method,
             url,
-            budget=conn.budget,
+            gate=conn.gate,
             policy=conn.retry_policy,
             secrets=conn.secrets,
             timeout=conn.timeout,

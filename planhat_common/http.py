@@ -20,6 +20,7 @@ import logging
 import random
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,6 +33,8 @@ from planhat_common.errors import PlanhatError, SettingsError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable
+
+    from planhat_common.call_gate import CallGate
 
 T = TypeVar("T")
 
@@ -46,6 +49,7 @@ BODY_EXCERPT_CHARS = 300
 
 #: Statuses worth retrying unchanged. Everything else 4xx is final (docs/planhat-api.md,
 #: "Bulk upsert", "Rate limits and retries").
+TOO_MANY_REQUESTS = 429
 RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 #: Of those, the ones saying the request was refused before it was acted on: the only ones
 #: after which a call that is not idempotent (an analytics push) may be sent again.
@@ -274,31 +278,6 @@ def retry_after_seconds(response: requests.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-class RequestBudget:
-    """Paces calls to stay within a per-minute budget, shared by every thread of a process.
-
-    Spreading calls evenly (one every 60/N seconds) keeps bursts from tripping Planhat's
-    window, which is what a 429 storm at 3 a.m. usually is.
-    """
-
-    def __init__(self, max_per_minute: float | None) -> None:
-        """``None`` or 0 switches pacing off (the sandbox without a rate limit)."""
-        self.interval = 60.0 / max_per_minute if max_per_minute else 0.0
-        self._next_slot = 0.0
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        """Block until the next call may go out."""
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
-
-
 def make_session(token: str, user_agent: str) -> requests.Session:
     """A session sending the Bearer token.
 
@@ -322,7 +301,7 @@ def send(
     method: str,
     url: str,
     *,
-    budget: RequestBudget,
+    gate: CallGate,
     policy: RetryPolicy,
     secrets: Iterable[str | None],
     timeout: float,
@@ -351,12 +330,14 @@ def send(
     attempt = 0
     while True:
         attempt += 1
-        if rate_limited:
-            budget.acquire()
         response: requests.Response | None = None
         refused = False
         try:
-            response = session.request(method, url, data=data, params=params, timeout=timeout)
+            with gate.call() if rate_limited else nullcontext():
+                response = session.request(method, url, data=data, params=params, timeout=timeout)
+            throttled = response.status_code == TOO_MANY_REQUESTS
+            if rate_limited and not throttled:
+                gate.answered()
             if response.status_code in fatal_statuses:
                 raise PlanhatAuthError(auth_error_message(response, secrets, credential))
             if response.status_code not in RETRIABLE_STATUSES:
@@ -374,7 +355,10 @@ def send(
             raise PlanhatError(f"Giving up after {attempt} attempts: {problem}")
         wait = policy.wait_seconds(attempt, response)
         LOGGER.warning("Retrying in %.1fs (attempt %d): %s", wait, attempt, problem)
-        time.sleep(wait)
+        if rate_limited and response is not None and response.status_code == TOO_MANY_REQUESTS:
+            gate.throttled(wait)  # every caller waits, this one too (at the gate)
+        else:
+            time.sleep(wait)
 
 
 def never_connected(exc: BaseException) -> bool:

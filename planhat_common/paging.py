@@ -6,9 +6,13 @@ and by :meth:`planhat_common.client.PlanhatClient.list_all`.
 
 from __future__ import annotations
 
+import math
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from planhat_common.call_gate import CANCEL
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -68,6 +72,15 @@ class OffsetPager:
         self.last = PageOutcome(received, more=more)
         return self.last
 
+    def next_offsets(self, count: int) -> list[int]:
+        """Where the next ``count`` pages start if each is as full as the largest so far.
+
+        A page shorter than that ends the list, so these are the only offsets a further page
+        can have.
+        """
+        step = self._largest or self.limit
+        return [self.offset + step * index for index in range(count)]
+
     def _more_after(self, received: int) -> bool:
         first = self._largest == 0
         self._largest = max(self._largest, received)
@@ -89,36 +102,66 @@ def offset_pages(fetch: Callable[[int], Sequence[T]], limit: int) -> Iterator[Se
         pager.page_read(len(page))
 
 
+def read_ahead_depth(full_pages: int, maximum: int, call_seconds: float, interval: float) -> int:
+    """How many pages to have requested ahead of the one being written.
+
+    * Ramps up with the list: one ahead after the first full page, then as many as full
+      pages read so far (about 1, 2, 4 ... per round trip), so a one-page list costs no extra
+      call and the calls past the end of a short list stay few.
+    * Never more than keeps the budget busy: a call starts every ``interval`` seconds and
+      takes ``call_seconds``, so about ``call_seconds / interval`` calls are in flight at full
+      pace (Little's law); more would only add calls past the end. Without pacing
+      (``interval`` 0) that bound is ``maximum``.
+    """
+    needed = math.ceil(call_seconds / interval) + 1 if interval else maximum
+    return max(1, min(maximum, full_pages, needed))
+
+
 class ReadAhead(Generic[K, V]):
-    """Requests sent before the loop that reads them asks: at most ``depth`` in flight.
+    """Requests sent before the loop that reads them asks: up to :attr:`depth` at once.
 
     A page says whether another follows (its size, whether it reached the bookmark) as soon
-    as it is read, so the next request can be sent then, while the page is written out:
-    the server's time and the reader's overlap without any request the sequential loop
-    would not make. Each request is known by a key (the tap uses the URL); the loop asks by
-    key (:meth:`get`) and gets the request read ahead, its exception included, exactly where
-    it would have made the request itself. Requests the loop does not ask for (a read stopped
-    early, or it asked for another key) are waited for and dropped, never two for one key.
+    as it is read, so the next pages can be requested then, while the page is written out.
+    Each request is known by a key (the tap uses the URL); the loop asks by key (:meth:`get`)
+    and gets the request read ahead, its exception included, exactly where it would have
+    made the request itself, so records still come in page order. Requests the loop does not
+    ask for (a read stopped early, or it asked for another key) are dropped, never two for
+    one key: those not sent yet are called off (:data:`~planhat_common.call_gate.CANCEL`
+    makes the call gate raise :class:`~planhat_common.call_gate.Cancelled`), those in flight
+    are waited for.
 
-    The tap reads one page ahead (``depth`` 1), so its calls stay sequential.
+    :attr:`depth` (at most ``max_depth``, the worker threads) may change between calls;
+    the tap ramps it up with :func:`read_ahead_depth`.
     """
 
-    def __init__(self, name: str, depth: int = 1) -> None:
+    def __init__(self, name: str, max_depth: int = 1) -> None:
         """``name`` labels the worker threads (a stream's name)."""
         self.name = name
-        self.depth = depth
+        self.max_depth = max(1, max_depth)
+        self.depth = 1
         self._executor: ThreadPoolExecutor | None = None
         self._pending: dict[K, Future[V]] = {}
+        self._cancel = threading.Event()
+
+    @property
+    def pending(self) -> int:
+        """Requests read ahead and not asked for yet."""
+        return len(self._pending)
 
     def start(self, key: K, fetch: Callable[..., V], *args: Any) -> None:
         """Run ``fetch(*args)`` for ``key`` in the background, unless ``depth`` already run."""
-        if key in self._pending or len(self._pending) >= self.depth:
+        if key in self._pending or len(self._pending) >= min(self.depth, self.max_depth):
             return
         if self._executor is None:
             self._executor = ThreadPoolExecutor(
-                self.depth, thread_name_prefix=f"read-ahead-{self.name}"
+                self.max_depth, thread_name_prefix=f"read-ahead-{self.name}"
             )
-        self._pending[key] = self._executor.submit(fetch, *args)
+        self._pending[key] = self._executor.submit(self._call_off_with, self._cancel, fetch, *args)
+
+    @staticmethod
+    def _call_off_with(cancel: threading.Event, fetch: Callable[..., V], *args: Any) -> V:
+        CANCEL.set(cancel)  # a worker thread's context outlives a task: every task sets it
+        return fetch(*args)
 
     def get(self, key: K, fetch: Callable[..., V], *args: Any) -> V:
         """The result for ``key``: the request read ahead if there is one, else ``fetch(*args)``."""
@@ -129,10 +172,15 @@ class ReadAhead(Generic[K, V]):
         return fetch(*args)
 
     def discard(self) -> None:
-        """Wait for every request nobody will read and drop its outcome."""
+        """Call off every request nobody will read, wait for those in flight, drop outcomes."""
         pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        self._cancel.set()
+        self._cancel = threading.Event()
         for future in pending.values():
-            future.exception()  # its error, if any, belongs to a page nobody asked for
+            if not future.cancel():
+                future.exception()  # its error, if any, belongs to a page nobody asked for
 
     def close(self) -> None:
         """Discard what is pending and stop the worker threads."""

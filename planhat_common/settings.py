@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
 
+from planhat_common.call_gate import CallGate
 from planhat_common.errors import SettingsError
 from planhat_common.http import (
     DEFAULT_ANALYTICS_URL,
     DEFAULT_API_URL,
-    RequestBudget,
     RetryPolicy,
     check_api_url,
     make_session,
@@ -70,8 +70,9 @@ def connection_properties(user_agent: str) -> list[th.Property[Any]]:
             th.IntegerType,
             default=DEFAULT_MAX_REQUESTS_PER_MINUTE,
             title="Max requests per minute",
-            description="Budget of main-API calls per minute for this process (Planhat "
-            "allows about 200). 0 turns pacing off.",
+            description="Budget of main-API calls for this process: at most this many start "
+            "in any 60-second window, one every 60/N seconds, every call and retry of every "
+            "stream included (Planhat allows about 200). 0 turns pacing off.",
         ),
         th.Property(
             "request_timeout",
@@ -147,9 +148,12 @@ class PlanhatConnection:
         return str(token)
 
     @cached_property
-    def budget(self) -> RequestBudget:
-        """The process-wide pacer for main-API calls."""
-        return RequestBudget(self.config.get("max_requests_per_minute"))
+    def gate(self) -> CallGate:
+        """The process-wide budget and in-flight limit for main-API calls."""
+        return CallGate.from_settings(
+            self.config.get("max_requests_per_minute"),
+            self.config.get("max_parallel_requests"),
+        )
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:

@@ -1,4 +1,4 @@
-"""How a stream's requests are retried: waits from the shared policy, each attempt paced.
+"""How a stream's requests are retried: waits from the shared policy, each attempt gated.
 
 singer-sdk retries through ``backoff`` around its request function (``request_decorator``);
 these pieces go into that wrapping so streams keep the same rules as every other call
@@ -7,39 +7,51 @@ these pieces go into that wrapping so streams keep the same rules as every other
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from planhat_common.errors import PlanhatError
-from planhat_common.http import TRANSIENT_EXCEPTIONS, redact
+from planhat_common.http import TOO_MANY_REQUESTS, TRANSIENT_EXCEPTIONS, redact
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable
 
     import requests
 
-    from planhat_common.http import RequestBudget, RetryPolicy
+    from planhat_common.call_gate import CallGate
+    from planhat_common.http import RetryPolicy
+
+T = TypeVar("T")
 
 
-def retry_waits(policy: RetryPolicy) -> Generator[float, Any, None]:
+def retry_waits(policy: RetryPolicy, gate: CallGate) -> Generator[float, Any, None]:
     """``backoff``'s wait generator: the policy's wait (Retry-After, then backoff) per attempt.
 
-    ``backoff`` primes it with ``send(None)``, then sends each exception.
+    ``backoff`` primes it with ``send(None)``, then sends each exception. A 429 waits at the
+    gate instead (0 here): every caller holds there, and a read-ahead that is called off
+    meanwhile stops waiting, which ``backoff``'s own sleep cannot do.
     """
     exc = yield 0.0
     attempt = 0
     while True:
         attempt += 1
-        exc = yield policy.wait_seconds(attempt, getattr(exc, "response", None))
+        response = getattr(exc, "response", None)
+        wait = policy.wait_seconds(attempt, response)
+        if response is not None and response.status_code == TOO_MANY_REQUESTS:
+            gate.throttled(wait)
+            wait = 0.0
+        exc = yield wait
 
 
-def paced(func: Callable[..., Any], budget: RequestBudget) -> Callable[..., Any]:
-    """``func`` spending from ``budget`` on every call: every attempt, retries included."""
+def gated(func: Callable[..., T], gate: CallGate) -> Callable[..., T]:
+    """``func`` passing ``gate`` on every call: every attempt, retries included."""
 
-    def spend(*args: Any, **kwargs: Any) -> Any:
-        budget.acquire()
-        return func(*args, **kwargs)
+    def call(*args: Any, **kwargs: Any) -> T:
+        with gate.call():
+            result = func(*args, **kwargs)
+        gate.answered()
+        return result
 
-    return spend
+    return call
 
 
 def named_failures(

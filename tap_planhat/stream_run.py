@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from planhat_common.paging import ReadAhead
+from planhat_common.paging import ReadAhead, read_ahead_depth
 from tap_planhat.pagination import ValidatedPages
 
 if TYPE_CHECKING:
@@ -13,25 +13,32 @@ if TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
+    from planhat_common.call_gate import CallGate
     from planhat_common.page_filter import PageFilter
     from planhat_common.paging import OffsetPager
 
-#: Pages requested ahead of the one being written: one keeps calls sequential (paging.py).
-READ_AHEAD_DEPTH = 1
-
 
 class StreamRun:
-    """The pager, the record filter, pages in transit and the page read ahead, for one sync."""
+    """The pager, the record filter, pages in transit and the pages read ahead, for one sync."""
 
     def __init__(
-        self, stream_name: str, context: Context | None, pager: OffsetPager, records: PageFilter
+        self,
+        stream_name: str,
+        context: Context | None,
+        pager: OffsetPager,
+        records: PageFilter,
+        gate: CallGate,
     ) -> None:
-        """A sync of ``stream_name`` for ``context``, from the first page."""
+        """A sync of ``stream_name`` for ``context``, from the first page, through ``gate``."""
         self.context = context
         self.pager = pager
         self.records = records
+        self.gate = gate
         self.pages = ValidatedPages(stream_name)
-        self.ahead: ReadAhead[str, requests.Response] = ReadAhead(stream_name, READ_AHEAD_DEPTH)
+        self.ahead: ReadAhead[str, requests.Response] = ReadAhead(
+            stream_name, gate.in_flight.maximum
+        )
+        self.full_pages = 0
         #: The SDK's request function with retries (set by :meth:`requests_through`).
         self.send: Callable[..., requests.Response] | None = None
 
@@ -46,11 +53,22 @@ class StreamRun:
 
         return request
 
-    def read_ahead(self, prepared_request: requests.PreparedRequest) -> None:
-        """Send ``prepared_request`` (the SDK loop's next) in the background."""
-        if self.send is not None:
-            self.ahead.start(prepared_request.url or "", self.send, prepared_request, self.context)
+    def read_ahead(self, prepare: Callable[[int], requests.PreparedRequest]) -> None:
+        """After a page that says more follow: request the next pages, as many as pay off.
+
+        ``prepare(offset)`` builds the request the SDK's loop will make for that page.
+        """
+        if self.send is None:
+            return
+        self.full_pages += 1
+        gate = self.gate
+        self.ahead.depth = read_ahead_depth(
+            self.full_pages, gate.in_flight.limit, gate.call_seconds, gate.budget.interval
+        )
+        for offset in self.pager.next_offsets(self.ahead.depth):
+            prepared = prepare(offset)
+            self.ahead.start(prepared.url or "", self.send, prepared, self.context)
 
     def close(self) -> None:
-        """Drop what was read ahead and nobody asked for; stop the background thread."""
+        """Drop what was read ahead and nobody asked for; stop the background threads."""
         self.ahead.close()

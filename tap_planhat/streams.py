@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+import requests
+from requests.adapters import HTTPAdapter
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -18,14 +20,13 @@ from planhat_common.paging import OffsetPager
 from tap_planhat.coerce import Coercer
 from tap_planhat.deletes import deletions_since_last_scan
 from tap_planhat.pagination import PlanhatPaginator, UnreadablePageError
-from tap_planhat.retries import named_failures, paced, retry_waits
+from tap_planhat.retries import gated, named_failures, retry_waits
 from tap_planhat.schemas import stream_schema
 from tap_planhat.stream_run import StreamRun
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable, Mapping
 
-    import requests
     from singer_sdk.helpers.types import Context
     from singer_sdk.singerlib import Catalog
     from singer_sdk.streams.rest import HTTPRequest
@@ -99,6 +100,17 @@ class PlanhatStream(RESTStream[int]):
     @cached_property
     def authenticator(self) -> BearerTokenAuthenticator:
         return BearerTokenAuthenticator(token=self.config["api_token"])
+
+    @override
+    @cached_property
+    def requests_session(self) -> requests.Session:
+        # A connection per call in flight: urllib3 keeps 10 per host unless told, and drops
+        # (with a warning) any connection beyond that once its call is done.
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_maxsize=self.planhat_tap.connection.gate.in_flight.maximum)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
 
     @override
     @property
@@ -177,7 +189,8 @@ class PlanhatStream(RESTStream[int]):
 
     @override
     def backoff_wait_generator(self) -> Generator[float, Any, None]:
-        return retry_waits(self.planhat_tap.connection.retry_policy)
+        connection = self.planhat_tap.connection
+        return retry_waits(connection.retry_policy, connection.gate)
 
     @override
     def backoff_max_tries(self) -> int:
@@ -189,10 +202,12 @@ class PlanhatStream(RESTStream[int]):
 
     @override
     def backoff_handler(self, details: Any) -> None:
+        # A 429 waits at the call gate (retries.retry_waits), not in backoff's sleep.
+        wait = details.get("wait") or self.planhat_tap.connection.gate.budget.held_for()
         self.logger.warning(
             "Stream '%s': retrying in %.1fs after attempt %d: %s",
             self.name,
-            details.get("wait", 0.0),
+            wait,
             details.get("tries", 0),
             details.get("exception"),
         )
@@ -200,24 +215,23 @@ class PlanhatStream(RESTStream[int]):
     @override
     def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
         connection = self.planhat_tap.connection
-        retried = super().request_decorator(paced(func, connection.budget))
+        retried = super().request_decorator(gated(func, connection.gate))
         return self._run.requests_through(
             named_failures(retried, self.name, self.backoff_max_tries(), connection.secrets)
         )
 
-    def _read_ahead(self, offset: int) -> None:
-        """Send the request for the page at ``offset`` now, exactly as the SDK will build it."""
+    def _prepared(self, offset: int) -> requests.PreparedRequest:
+        """The request for the page at ``offset``, exactly as the SDK's loop will build it."""
         request = self.get_http_request(
             page=PageContext(stream_context=self._run.context, next_page_token=offset)
         )
-        prepared = self.build_prepared_request(
+        return self.build_prepared_request(
             method=request.method,
             url=request.url,
             params=request.encode_params(),
             headers=request.headers,
             data=request.data,
         )
-        self._run.read_ahead(prepared)
 
     # Records
 
@@ -228,7 +242,13 @@ class PlanhatStream(RESTStream[int]):
             self.bookmark_threshold(context),
             collect_ids=self.detects_deletes,
         )
-        self._run = run = StreamRun(self.name, context, OffsetPager(self.page_size), records)
+        self._run = run = StreamRun(
+            self.name,
+            context,
+            OffsetPager(self.page_size),
+            records,
+            self.planhat_tap.connection.gate,
+        )
         try:
             yield from self._read(context)
         finally:
@@ -285,7 +305,7 @@ class PlanhatStream(RESTStream[int]):
                 self.replication_key,
             )
         if run.pager.page_read(len(page), stop=selection.reached_bookmark).more:
-            self._read_ahead(run.pager.offset)
+            run.read_ahead(self._prepared)
         return selection.records
 
     @override

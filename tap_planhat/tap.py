@@ -10,6 +10,7 @@ from singer_sdk import typing as th
 from typing_extensions import override
 
 from planhat_common.about import PACKAGE_NAME, VersionedAbout
+from planhat_common.call_gate import DEFAULT_MAX_PARALLEL_REQUESTS
 from planhat_common.cli import run_command
 from planhat_common.client import ModelNotFoundError, PlanhatClient
 from planhat_common.registry import get_model, readable_models
@@ -50,6 +51,17 @@ class TapPlanhat(VersionedAbout, Tap):
             title="Page size",
             description="Records per list request; capped at each model's maximum (2,000; "
             "5,000 for companies). Default: the maximum.",
+        ),
+        th.Property(
+            "max_parallel_requests",
+            th.IntegerType,
+            default=DEFAULT_MAX_PARALLEL_REQUESTS,
+            title="Max parallel requests",
+            description="List calls in flight at once: pages are requested ahead while the "
+            "previous ones are written, within max_requests_per_minute. At 200 calls a minute "
+            "about latency / 0.3 s calls keep the budget busy; 10 covers answers of up to 3 s "
+            "(Planhat allows bursts of 50). Halved after each 429, regained slowly. 1: one "
+            "page ahead of the one being written.",
         ),
         th.Property(
             "lookback_minutes",

@@ -135,7 +135,8 @@ def test_asking_for_another_key_drops_what_was_read_ahead_and_fetches_now() -> N
 
 def test_no_more_than_depth_requests_are_in_flight() -> None:
     calls = Calls()
-    ahead: ReadAhead[str, str] = ReadAhead("companies", depth=2)
+    ahead: ReadAhead[str, str] = ReadAhead("companies", max_depth=2)
+    ahead.depth = 2
     try:
         for key in ("a", "b", "c", "a"):
             ahead.start(key, calls, key)

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from planhat_common.call_gate import CallGate
 from planhat_common.client import PlanhatClient
-from planhat_common.http import RequestBudget, RetryPolicy, make_session, send
+from planhat_common.http import RetryPolicy, make_session, send
 from planhat_common.settings import PlanhatConnection
 from tests.reliability.helpers import (
     FAULTS_WITHIN_BUDGET,
@@ -408,7 +409,7 @@ def test_a_redirect_to_another_host_drops_the_authorization_header(hosts: Any) -
             session,
             "GET",
             url,
-            budget=RequestBudget(0),
+            gate=CallGate.from_settings(0),
             policy=policy,
             secrets=[TOKEN],
             timeout=5,

@@ -136,7 +136,8 @@ def test_a_server_cap_below_the_limit_equals_a_clean_run(
     # Caps are round numbers (planhat_common/paging.py): 100 against asks of 2,000/5,000.
     longer = {"companies": 250, "endusers": 230, "licenses": 201, "invoices": 199}
     sandbox = sandbox_factory(model_records=longer)
-    config = tap_config(sandbox, page_size=None)
+    # One page ahead at a time, so the pages asked for are exactly the sequential ones.
+    config = tap_config(sandbox, page_size=None, max_parallel_requests=1)
     clean = run_tap(config)
     sandbox.set_faults(list_cap=100)
     sandbox.clear_log()
@@ -156,7 +157,12 @@ def test_fault_beyond_the_retry_budget_fails_clearly_and_a_rerun_completes(
 ) -> None:
     faults, expected = BEYOND_BUDGET[fault]
     clean_ids, clean_state = clean_full_sync()
-    config = write_json(tmp_path / "tap.json", tap_config(sandbox, typed_custom_fields=False))
+    # One call at a time: a burst of N failures then lands on N attempts of one page (with
+    # pages read in parallel it is spread over several, each within the retry budget).
+    config = write_json(
+        tmp_path / "tap.json",
+        tap_config(sandbox, typed_custom_fields=False, max_parallel_requests=1),
+    )
     # Let assets, campaigns and churn complete, then fail companies on its second page.
     sandbox.set_faults(**faults, after=10)
 

@@ -110,7 +110,9 @@ def test_each_next_page_is_read_ahead_and_used_by_the_sdk_loop(
         start(self, key, *args)
 
     monkeypatch.setattr(ReadAhead, "start", recording)
-    output = run_tap(tap_config(sandbox, page_size=5), streams={"licenses"})
+    # One page ahead at a time (tests/tap/test_concurrent_reads.py covers several).
+    config = tap_config(sandbox, page_size=5, max_parallel_requests=1)
+    output = run_tap(config, streams={"licenses"})
 
     assert output.ids("licenses") == {r["_id"] for r in sandbox.records("licenses")}
     offsets = [r["query"]["offset"] for r in sandbox.requests_log() if r["path"] == "/licenses"]
