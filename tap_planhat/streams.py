@@ -5,31 +5,25 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import requests
-from requests.adapters import HTTPAdapter
-from singer_sdk.authenticators import BearerTokenAuthenticator
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.streams import RESTStream
-from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
-from planhat_common.http import auth_error_message, describe_response
 from planhat_common.page_filter import PageFilter, incremental_threshold
 from planhat_common.paging import OffsetPager
 from tap_planhat.coerce import Coercer
 from tap_planhat.deletes import deletions_since_last_scan
-from tap_planhat.pagination import PlanhatPaginator, UnreadablePageError
-from tap_planhat.retries import gated, named_failures, retry_waits
+from tap_planhat.http_stream import ModelNotAvailableError, PlanhatHTTPStream
+from tap_planhat.pagination import PlanhatPaginator
 from tap_planhat.schemas import stream_schema
 from tap_planhat.stream_run import StreamRun
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
 
+    import requests
     from singer_sdk.helpers.types import Context
     from singer_sdk.singerlib import Catalog
-    from singer_sdk.streams.rest import HTTPRequest
+    from singer_sdk.streams.rest import HTTPRequest, PageContext
 
     from planhat_common.registry import FieldType, Model
     from tap_planhat.tap import TapPlanhat
@@ -37,11 +31,7 @@ if TYPE_CHECKING:
 DEFAULT_LOOKBACK_MINUTES = 5
 
 
-class ModelNotAvailableError(Exception):
-    """The tenant answered 404 for a whole model: skip the stream, do not fail the run."""
-
-
-class PlanhatStream(RESTStream[int]):
+class PlanhatStream(PlanhatHTTPStream):
     """Reads one Planhat model with limit/offset paging.
 
     Incremental models are read newest first (``sort=-<replication key>``) and paging stops
@@ -57,8 +47,6 @@ class PlanhatStream(RESTStream[int]):
     # SDK's per-record conformance pass would change nothing but cost most of the CPU time.
     # It is turned back on when an input catalog closes an object (see apply_catalog).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    #: Made new by get_records for each sync.
-    _run: StreamRun
 
     def __init__(
         self,
@@ -90,38 +78,6 @@ class PlanhatStream(RESTStream[int]):
         )
         self.replication_key = model.replication_key
         self.coerce = Coercer(model.name, model.fields, custom_fields, unions_as_text=as_text)
-
-    @override
-    @property
-    def url_base(self) -> str:
-        return self.planhat_tap.connection.api_url
-
-    @override
-    @cached_property
-    def authenticator(self) -> BearerTokenAuthenticator:
-        return BearerTokenAuthenticator(token=self.config["api_token"])
-
-    @override
-    @cached_property
-    def requests_session(self) -> requests.Session:
-        # A connection per call in flight: urllib3 keeps 10 per host unless told, and drops
-        # (with a warning) any connection beyond that once its call is done.
-        session = requests.Session()
-        adapter = HTTPAdapter(pool_maxsize=self.planhat_tap.connection.gate.in_flight.maximum)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        return session
-
-    @override
-    @property
-    def http_headers(self) -> dict[str, str]:
-        return {"Accept": "application/json", "User-Agent": self.planhat_tap.connection.user_agent}
-
-    @override
-    @property
-    def timeout(self) -> int:
-        # requests takes float seconds; int() would turn request_timeout 0.5 into 0 (a crash).
-        return self.planhat_tap.connection.timeout  # type: ignore[return-value]
 
     @cached_property
     def page_size(self) -> int:
@@ -162,76 +118,6 @@ class PlanhatStream(RESTStream[int]):
     @override
     def get_new_paginator(self) -> PlanhatPaginator:
         return PlanhatPaginator(self._run.pager)
-
-    @override
-    def validate_response(self, response: requests.Response) -> None:
-        secrets = self.planhat_tap.connection.secrets
-        status = response.status_code
-        if status in {401, 403}:
-            raise FatalAPIError(f"Stream '{self.name}': {auth_error_message(response, secrets)}")
-        if status == 404:  # noqa: PLR2004
-            raise ModelNotAvailableError(describe_response(response, secrets))
-        super().validate_response(response)
-        try:
-            self._run.pages.decode(response)
-        except UnreadablePageError as exc:
-            raise RetriableAPIError(self._problem(response, str(exc)), response) from None
-
-    @override
-    def response_error_message(self, response: requests.Response) -> str:
-        return self._problem(response, "error")
-
-    def _problem(self, response: requests.Response, what: str) -> str:
-        secrets = self.planhat_tap.connection.secrets
-        return f"Stream '{self.name}': {what}: {describe_response(response, secrets)}"
-
-    # Retries: the shared policy decides waits (Retry-After, then backoff); no extra jitter.
-
-    @override
-    def backoff_wait_generator(self) -> Generator[float, Any, None]:
-        connection = self.planhat_tap.connection
-        return retry_waits(connection.retry_policy, connection.gate)
-
-    @override
-    def backoff_max_tries(self) -> int:
-        return self.planhat_tap.connection.retry_policy.max_tries
-
-    @override
-    def backoff_jitter(self, value: float) -> float:
-        return value
-
-    @override
-    def backoff_handler(self, details: Any) -> None:
-        # A 429 waits at the call gate (retries.retry_waits), not in backoff's sleep.
-        wait = details.get("wait") or self.planhat_tap.connection.gate.budget.held_for()
-        self.logger.warning(
-            "Stream '%s': retrying in %.1fs after attempt %d: %s",
-            self.name,
-            wait,
-            details.get("tries", 0),
-            details.get("exception"),
-        )
-
-    @override
-    def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        connection = self.planhat_tap.connection
-        retried = super().request_decorator(gated(func, connection.gate))
-        return self._run.requests_through(
-            named_failures(retried, self.name, self.backoff_max_tries(), connection.secrets)
-        )
-
-    def _prepared(self, offset: int) -> requests.PreparedRequest:
-        """The request for the page at ``offset``, exactly as the SDK's loop will build it."""
-        request = self.get_http_request(
-            page=PageContext(stream_context=self._run.context, next_page_token=offset)
-        )
-        return self.build_prepared_request(
-            method=request.method,
-            url=request.url,
-            params=request.encode_params(),
-            headers=request.headers,
-            data=request.data,
-        )
 
     # Records
 

@@ -27,7 +27,7 @@ import pytest
 from click.testing import CliRunner
 from singer_sdk import RESTStream, Tap, Target
 from singer_sdk import typing as th
-from singer_sdk.exceptions import MissingKeyPropertiesError
+from singer_sdk.exceptions import MissingKeyPropertiesError, RetriableAPIError
 from singer_sdk.helpers._state import increment_state
 from singer_sdk.pagination import OffsetPaginator
 from singer_sdk.plugin_base import _ConfigInput
@@ -509,7 +509,7 @@ def test_validate_response_runs_before_parse_response_with_the_same_response(api
 
     calls = [(kind, resp) for kind, resp in stream.events if kind in {"validate", "parse"}]
     relies = (
-        "tap_planhat/streams.py PlanhatStream.validate_response/parse_response (the decoded page "
+        "tap_planhat/http_stream.py validate_response, streams.py parse_response (the decoded page "
         "handed over in tap_planhat/pagination.py ValidatedPages)"
     )
     assert [kind for kind, _ in calls] == ["validate", "parse"] * 2, _broken(
@@ -617,4 +617,72 @@ def test_null_replication_value_notice_is_logged_on_the_singer_sdk_logger(sdk_lo
         "the SDK logs 'New replication value is null' (record.msg) on the logger named "
         f"'singer_sdk' (got {messages})",
         "tap_planhat/log_notices.py SdkNoticeFilter / quiet_sdk_notices",
+    )
+
+
+class _RetriedStream(_PagedStream):
+    """Refuses the first two answers as retriable; records what backoff does with them."""
+
+    def __init__(self, tap: Tap) -> None:
+        super().__init__(tap)
+        self.refusals = 2
+        self.sent_to_waits: list = []
+        self.handler_waits: list = []
+        self.sessions_used: list = []
+
+    @property
+    def requests_session(self):
+        session = super().requests_session
+        self.sessions_used.append(session)
+        return session
+
+    def validate_response(self, response) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise RetriableAPIError("refused", response)
+        super().validate_response(response)
+
+    def backoff_wait_generator(self):
+        def waits():
+            exc = yield 0.0
+            while True:
+                self.sent_to_waits.append(exc)
+                exc = yield 0.01
+
+        return waits()
+
+    def backoff_jitter(self, value: float) -> float:
+        return value  # as PlanhatHTTPStream: the policy's waits, unjittered
+
+    def backoff_handler(self, details) -> None:
+        self.handler_waits.append(details["wait"])
+
+
+class _RetryTap(_Tap):
+    def discover_streams(self):
+        return [_RetriedStream(self)]
+
+
+def test_backoff_sends_each_failure_to_the_wait_generator_and_sleeps_what_it_yields(api):
+    api.pages = {0: [{"id": 1}]}
+    config = {"api_url": api.url, "last_offset": 0, "go_on_when_empty": False}
+    stream = _RetryTap(config=config, parse_env_config=False).streams["items"]
+    assert isinstance(stream, _RetriedStream)
+    with contextlib.redirect_stdout(io.StringIO()):
+        stream.sync()
+    relies = (
+        "tap_planhat/retries.py retry_waits (a 429 waits at the call gate and yields 0; other "
+        "waits are the policy's) and http_stream.py backoff_handler"
+    )
+    assert [type(e) for e in stream.sent_to_waits] == [RetriableAPIError] * 2, _broken(
+        "backoff primes backoff_wait_generator() with send(None), then sends each failure",
+        relies,
+    )
+    assert stream.handler_waits == [0.01, 0.01], _broken(
+        "backoff_handler gets details['wait'] = what the wait generator yielded", relies
+    )
+    assert api.requested == [0, 0, 0], _broken("each retry sends the request again", relies)
+    assert stream.sessions_used, _broken(
+        "requests are sent through the requests_session property",
+        "tap_planhat/http_stream.py requests_session (a connection pool per call in flight)",
     )
