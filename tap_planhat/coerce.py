@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from planhat_common.fieldtypes import OBJ
 from planhat_common.rescued import CUSTOM, RESCUED
-from tap_planhat.conversions import FieldCheck
+from tap_planhat.conversions import NO_FIT, FieldCheck
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -32,12 +32,23 @@ LOGGER = logging.getLogger("tap-planhat")
 _NOT_PLANHAT = frozenset({"_id", RESCUED, "_sdc_deleted_at"})
 
 
-#: ``(fine types, quick timestamp match or None, fine item types or None)`` of one field.
-_Rule = tuple[frozenset[type], Any, "frozenset[type] | None"]
+#: Fits no field: an undeclared field's values all take the slow path (and are noted).
+_NOTHING: frozenset[type] = frozenset()
+#: ``(quick timestamp match or None, fine item types or None, fixes by type)`` of one field
+#: (see FieldCheck): what a value not of a fine type goes through.
+_Rule = tuple[Any, "frozenset[type] | None", "dict[type, Any]"]
 
 
-def _fast_rules(checks: Mapping[str, FieldCheck]) -> dict[str, _Rule]:
-    return {name: (c.fine, c.quick_timestamp, c.item_fine) for name, c in checks.items()}
+class _Plan:
+    """One level's checks (the record, or its ``custom``), laid out for the hot loop."""
+
+    def __init__(self, checks: Mapping[str, FieldCheck]) -> None:
+        #: Per field, the types that fit as they are: one lookup settles most values.
+        self.fine = {name: check.fine for name, check in checks.items()}
+        self.rules: dict[str, _Rule] = {
+            name: (check.quick_timestamp, check.item_fine, check.fixes)
+            for name, check in checks.items()
+        }
 
 
 def _checks(fields: Mapping[str, FieldType], *, unions_as_text: bool) -> dict[str, FieldCheck]:
@@ -69,10 +80,10 @@ class Coercer:
             declared.setdefault(CUSTOM, OBJ)  # the tenant defines custom fields for the model
         self._checks = _checks(declared, unions_as_text=unions_as_text)
         self._custom_checks = _checks(custom or {}, unions_as_text=unions_as_text)
-        # Per field, what fits with no call at all (FieldCheck): a few set lookups per value
+        # Per field, what fits with no call at all (FieldCheck): a set lookup or two per value
         # on the hot path, worked out once per schema.
-        self._fast = _fast_rules(self._checks)
-        self._fast_custom = _fast_rules(self._custom_checks)
+        self._plan = _Plan(self._checks)
+        self._custom_plan = _Plan(self._custom_checks)
         self.rescued: Counter[str] = Counter()
         self._first: dict[str, tuple[Any, Any]] = {}
         self.undeclared: set[str] = set()
@@ -80,10 +91,10 @@ class Coercer:
     def __call__(self, record: dict[str, Any]) -> dict[str, Any]:
         """Coerce ``record`` in place and return it."""
         rescued: dict[str, Any] = {}
-        self._coerce(record, self._fast, rescued, None)
+        self._coerce(record, self._plan, rescued, None)
         custom = record.get(CUSTOM)
         if self._custom_checks and type(custom) is dict:
-            self._coerce(custom, self._fast_custom, rescued, CUSTOM)
+            self._coerce(custom, self._custom_plan, rescued, CUSTOM)
         if rescued:
             self._keep(record, rescued)
         return record
@@ -91,39 +102,44 @@ class Coercer:
     def _coerce(
         self,
         values: dict[str, Any],
-        fast: dict[str, _Rule],
+        plan: _Plan,
         rescued: dict[str, Any],
         parent: str | None,
     ) -> None:
         """Check every declared value of ``values`` (the record, or its ``custom``)."""
-        # The checks are inlined: this loop runs for every value of every record.
+        # The checks are inlined: this loop runs for every value of every record, and most
+        # values end at the first test.
+        fine = plan.fine.get
         for name, value in values.items():
-            rule = fast.get(name)
+            kind = type(value)
+            if kind in fine(name, _NOTHING):
+                continue
+            rule = plan.rules.get(name)
             if rule is None:
                 if parent is None and name not in self.undeclared and name not in _NOT_PLANHAT:
                     self.undeclared.add(name)
                 continue
-            kind = type(value)
-            if kind in rule[0]:
-                continue
             if kind is str:
-                if rule[1] is not None and rule[1](value) is not None:
+                if rule[0] is not None and rule[0](value) is not None:
                     continue
-            elif kind is list and rule[2] is not None and rule[2].issuperset(map(type, value)):
+            elif kind is list and rule[1] is not None and rule[1].issuperset(map(type, value)):
                 continue
-            self._settle(values, name, rescued, parent)
+            fix = rule[2].get(kind)
+            fixed = NO_FIT if fix is None else fix(value)
+            if fixed is value:
+                continue
+            if fixed is not NO_FIT:
+                # Replacing the value of a key while iterating is safe: the keys stay.
+                values[name] = fixed
+            else:
+                self._rescue(values, name, rescued, parent)
 
-    def _settle(
-        self, values: dict[str, Any], name: str, rescued: dict[str, Any], parent: str | None
+    @staticmethod
+    def _rescue(
+        values: dict[str, Any], name: str, rescued: dict[str, Any], parent: str | None
     ) -> None:
-        """Keep or convert ``values[name]``, or null it and note it in ``rescued``."""
+        """Null ``values[name]`` and note its value in ``rescued``."""
         value = values[name]
-        check = (self._checks if parent is None else self._custom_checks)[name]
-        fits, converted = check(value)
-        if fits:
-            if converted is not value:
-                values[name] = converted
-            return
         values[name] = None
         if parent is None:
             rescued[name] = value

@@ -14,6 +14,11 @@ value is spelled, never what it says:
 * a number or boolean in a field that holds strings but not numbers becomes its JSON text.
 
 Anything else that does not fit is not converted: the caller rescues it.
+
+Which of these apply depends only on the field's declared shapes, so each field's rules are
+worked out once (:class:`ScalarFit`, :class:`FieldCheck`): per Python type of a parsed JSON
+value, whether it fits as it is, or which converter to try. Checking a value is then a set
+lookup and at most one call, with no set arithmetic on shapes per value.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import calendar
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
@@ -34,19 +39,40 @@ if TYPE_CHECKING:
 
     from planhat_common.fieldtypes import FieldType
 
+    #: Takes a value of one Python type; returns it, its conversion, or :data:`NO_FIT`.
+    Converter = Callable[[Any], Any]
+
+
+class _NoFit:
+    """The type of :data:`NO_FIT`."""
+
+    def __repr__(self) -> str:
+        return "NO_FIT"
+
+
+#: What a converter returns when the value fits no declared type (a value may be ``None``).
+NO_FIT: Final = _NoFit()
+
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 #: Epoch values above this are milliseconds (10^11 seconds is the year 5138).
 _MS_THRESHOLD = 1e11
 #: RFC 3339 as the ``rfc3339-validator`` package reads it (what JSON Schema validators use):
-#: upper-case T and Z, no leap second, years from 0001.
+#: ASCII digits, upper-case T and Z, no leap second, years from 0001.
 _TIMESTAMP = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-](\d\d):(\d\d))"
+    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-](\d\d):(\d\d))", re.ASCII
 )
-#: The same, for days 1 to 28 of any month of years from 0001: most timestamps match this
-#: one expression and need no further look.
-_EVERYDAY_TIMESTAMP = re.compile(
-    r"(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-    r"(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+#: Month and day of every valid date but February 29, which needs the year.
+_MONTH_DAY = (
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])"
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|(?:0[13578]|1[02])-31)"
+)
+#: The same as :data:`_TIMESTAMP` and its range checks, for every day but February 29: all
+#: but a few timestamps match this one expression and need no further look.
+_QUICK_TIMESTAMP = re.compile(
+    r"(?!0000)\d{4}-" + _MONTH_DAY + r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)",
+    re.ASCII,
 )
 _DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)")
 _MIDNIGHT = re.compile(r"(\d{4}-\d\d-\d\d)T00:00:00(?:\.0+)?(?:Z|[+-]00:00)")
@@ -54,12 +80,10 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _INTEGRAL = re.compile(r"-?\d+")
 _HOURS, _MINUTES, _SECONDS = 23, 59, 59
 
-_NO = (False, None)
-
 
 def is_timestamp(value: str) -> bool:
     """Whether ``value`` is an RFC 3339 date-time, as JSON Schema's ``date-time`` format."""
-    if _EVERYDAY_TIMESTAMP.fullmatch(value):
+    if _QUICK_TIMESTAMP.fullmatch(value):
         return True
     match = _TIMESTAMP.fullmatch(value)
     if match is None:
@@ -114,45 +138,101 @@ def _decimal(value: str) -> Decimal | None:
         return None
 
 
-def _from_string(value: str, shapes: frozenset[Shape]) -> tuple[bool, Any]:  # noqa: C901, PLR0911
-    if Shape.DATETIME in shapes and is_timestamp(value):
-        return True, value
-    if shapes & {Shape.INTEGER, Shape.EPOCH_DAY, Shape.NUMBER}:
-        number = _decimal(value)
-        if number is not None:
-            if shapes & {Shape.INTEGER, Shape.EPOCH_DAY} and number == number.to_integral_value():
-                return True, int(number)
-            if Shape.NUMBER in shapes:
-                converted = float(number)
-                if _INTEGRAL.fullmatch(value):
-                    return True, int(number)
-                if Decimal(repr(converted)) == number:
-                    return True, converted
-    if Shape.BOOLEAN in shapes and value in {"true", "false"}:
-        return True, value == "true"
+# String conversions, one per rule; each returns the converted value or NO_FIT.
+
+
+def _kept_timestamp(value: str) -> Any:
+    return value if is_timestamp(value) else NO_FIT
+
+
+def _whole_number(value: str) -> Any:
+    """A numeric string in an integer or epoch-day field: its integer, when it is whole."""
+    number = _decimal(value)
+    if number is not None and number == number.to_integral_value():
+        return int(number)
+    return NO_FIT
+
+
+def _number(value: str) -> Any:
+    """A numeric string in a number field: its integer or float, when that reads back exactly."""
+    if _NUMBER.fullmatch(value) is None:
+        return NO_FIT
+    if _INTEGRAL.fullmatch(value):
+        return int(value)
+    converted = float(value)
+    if repr(converted) == value:  # the usual case: Planhat spells the float Python's way
+        return converted
+    # Other spellings of the same decimal ("31.760", "3e2") still convert without loss.
+    return converted if Decimal(repr(converted)) == Decimal(value) else NO_FIT
+
+
+def _boolean(value: str) -> Any:
+    return (value == "true") if value in {"true", "false"} else NO_FIT
+
+
+def _day_number(value: str) -> Any:
+    """A date, or a timestamp at midnight UTC, in an epoch-day field: that day's number."""
+    midnight = _MIDNIGHT.fullmatch(value)
+    day = _date(midnight.group(1) if midnight else value)
+    return NO_FIT if day is None else epoch_day(day)
+
+
+def _midnight(value: str) -> Any:
+    """A date in a timestamp field: midnight UTC of that day."""
+    day = _date(value)
+    return NO_FIT if day is None else f"{day.isoformat()}T00:00:00.000Z"
+
+
+def _string_rules(shapes: frozenset[Shape]) -> list[Converter]:
+    """The string conversions ``shapes`` allow, in the order they are tried."""
+    rules: list[Converter] = []
+    if Shape.DATETIME in shapes:
+        rules.append(_kept_timestamp)
+    if shapes & {Shape.INTEGER, Shape.EPOCH_DAY}:
+        rules.append(_whole_number)
+    if Shape.NUMBER in shapes:
+        rules.append(_number)
+    if Shape.BOOLEAN in shapes:
+        rules.append(_boolean)
     if Shape.EPOCH_DAY in shapes:
-        midnight = _MIDNIGHT.fullmatch(value)
-        day = _date(midnight.group(1) if midnight else value)
-        if day is not None:
-            return True, epoch_day(day)
+        rules.append(_day_number)
     if Shape.DATETIME in shapes:
-        day = _date(value)
-        if day is not None:
-            return True, f"{day.isoformat()}T00:00:00.000Z"
-    return _NO
+        rules.append(_midnight)
+    return rules
 
 
-def _from_number(value: float, shapes: frozenset[Shape]) -> tuple[bool, Any]:
-    """``value`` is an ``int`` or a ``float`` (JSON numbers parse to either)."""
-    if type(value) is float and value.is_integer() and shapes & {Shape.INTEGER, Shape.EPOCH_DAY}:
-        return True, int(value)
-    if Shape.DATETIME in shapes:
-        stamp = _epoch_timestamp(value)
-        if stamp is not None:
-            return True, stamp
-    if Shape.STRING in shapes:
-        return True, repr(value)  # the JSON text of the number
-    return _NO
+def _first_fit(rules: list[Converter]) -> Converter | None:
+    """One converter trying ``rules`` in order (``None`` when there are none)."""
+    if not rules:
+        return None
+    if len(rules) == 1:
+        return rules[0]
+
+    def convert(value: Any) -> Any:
+        for rule in rules:
+            converted = rule(value)
+            if converted is not NO_FIT:
+                return converted
+        return NO_FIT
+
+    return convert
+
+
+def _whole_float(value: float) -> Any:
+    return int(value) if value.is_integer() else NO_FIT
+
+
+def _epoch(value: float) -> Any:
+    stamp = _epoch_timestamp(value)
+    return NO_FIT if stamp is None else stamp
+
+
+def _number_text(value: float) -> Any:
+    return repr(value)  # the JSON text of the number
+
+
+def _boolean_text(value: bool) -> Any:
+    return "true" if value else "false"
 
 
 #: Per Python type of a parsed JSON value, the shapes it fits as it is.
@@ -165,24 +245,57 @@ _FITS: dict[type, frozenset[Shape]] = {
 }
 
 
-def _fits_as_is(value: Any, shapes: frozenset[Shape]) -> bool:
-    if value is None or Shape.ANY in shapes:
-        return True
-    return not shapes.isdisjoint(_FITS.get(type(value), ()))
+class ScalarFit:
+    """How a value (arrays aside) fits a set of scalar shapes, worked out once for the set.
+
+    :attr:`fine` holds the Python types whose values fit as they are; :attr:`converters`
+    the converter for each other type that may fit after a conversion. Any other type fits
+    not at all. Calling it gives the kept or converted value, or :data:`NO_FIT`.
+    """
+
+    def __init__(self, shapes: frozenset[Shape]) -> None:
+        """Work out the rules for ``shapes``."""
+        fine: set[type] = {type(None)}
+        if Shape.ANY in shapes:
+            fine.update(_FITS, {list})  # any JSON value
+        else:
+            fine.update(kind for kind, fits in _FITS.items() if not fits.isdisjoint(shapes))
+        self.fine: frozenset[type] = frozenset(fine)
+        integral = bool(shapes & {Shape.INTEGER, Shape.EPOCH_DAY})
+        candidates: dict[type, list[Converter]] = {
+            str: _string_rules(shapes),
+            bool: [_boolean_text] if Shape.STRING in shapes else [],
+            int: self._number_rules(shapes, integral=False),
+            float: self._number_rules(shapes, integral=integral),
+        }
+        self.converters: dict[type, Converter] = {}
+        for kind, rules in candidates.items():
+            converter = _first_fit(rules)
+            if kind not in self.fine and converter is not None:
+                self.converters[kind] = converter
+
+    @staticmethod
+    def _number_rules(shapes: frozenset[Shape], *, integral: bool) -> list[Converter]:
+        rules: list[Converter] = [_whole_float] if integral else []
+        if Shape.DATETIME in shapes:
+            rules.append(_epoch)
+        if Shape.STRING in shapes:
+            rules.append(_number_text)
+        return rules
+
+    def __call__(self, value: Any) -> Any:
+        """``value`` as it is or converted when it fits, else :data:`NO_FIT`."""
+        kind = type(value)
+        if kind in self.fine:
+            return value
+        converter = self.converters.get(kind)
+        return NO_FIT if converter is None else converter(value)
 
 
 def fit_scalar(value: Any, shapes: frozenset[Shape]) -> tuple[bool, Any]:
     """``(True, value)`` if ``value`` fits ``shapes`` as is or after a lossless conversion."""
-    if _fits_as_is(value, shapes):
-        return True, value
-    kind = type(value)
-    if kind is str:
-        return _from_string(value, shapes)
-    if kind is bool:
-        return (True, "true" if value else "false") if Shape.STRING in shapes else _NO
-    if kind in {int, float}:
-        return _from_number(value, shapes)
-    return _NO
+    kept = ScalarFit(shapes)(value)
+    return (False, None) if kept is NO_FIT else (True, kept)
 
 
 class FieldCheck:
@@ -190,11 +303,12 @@ class FieldCheck:
 
     The hot path (:mod:`tap_planhat.coerce`) needs no call for most values: values of a
     :attr:`fine` type fit as they are, as do strings :attr:`quick_timestamp` matches and lists
-    whose items are all of an :attr:`item_fine` type. Anything else goes through
-    :meth:`__call__`.
+    whose items are all of an :attr:`item_fine` type. For any other value, :attr:`fixes`
+    holds, per Python type, the one call that keeps, converts or refuses it (a type it lacks
+    fits not at all). :meth:`fix` and :meth:`__call__` answer for any value.
 
     With ``as_text``, a value that fits is returned as its JSON text (for loaders that cannot
-    hold a union in one column); then no value is fine as it is.
+    hold a union in one column); then no value is fine as it is but ``None``.
     """
 
     def __init__(self, field_type: FieldType, *, as_text: bool = False) -> None:
@@ -203,47 +317,71 @@ class FieldCheck:
         self.as_text = as_text
         self.scalars = field_type.scalars
         self.items = field_type.items
-        # A string in a timestamp field must be a valid timestamp: look at every one.
-        fine = {kind for kind, shapes in _FITS.items() if not shapes.isdisjoint(self.scalars)}
-        if Shape.ANY in self.scalars or (self.items is not None and Shape.ANY in self.items):
-            fine.update(_FITS if Shape.ANY in self.scalars else (), {list})
-        self.fine: frozenset[type] = frozenset({type(None), *fine} if not as_text else {type(None)})
-        #: Matches most valid timestamps (days 1 to 28); others take the full check.
+        scalar = ScalarFit(self.scalars)
+        fine = set(scalar.fine)
+        fixes = dict(scalar.converters)
+        item_fine: frozenset[type] | None = None
+        if self.items is not None:
+            if Shape.ANY in self.items:
+                fine.add(list)
+            else:
+                item = ScalarFit(self.items)
+                item_fine = item.fine
+                fixes[list] = _list_fit(item)
+        if as_text:
+            fixes = {kind: _as_text(fixes.get(kind)) for kind in (*fine, *fixes)}
+            fine = {type(None)}
+            del fixes[type(None)]
+        self.fine: frozenset[type] = frozenset(fine)
+        self.fixes: dict[type, Converter] = fixes
+        #: Matches most valid timestamps (all but February 29); others take :attr:`fixes`.
         self.quick_timestamp: Callable[[str], Any] | None = None
         if Shape.DATETIME in self.scalars and not as_text:
-            self.quick_timestamp = _EVERYDAY_TIMESTAMP.fullmatch
-        self.item_fine: frozenset[type] | None = None
-        self._item: Callable[[Any], tuple[bool, Any]] | None = None
-        if self.items is not None:
-            items = self.items
-            self._item = lambda item: fit_scalar(item, items)
-            if not as_text:
-                kinds = (kind for kind, shapes in _FITS.items() if not shapes.isdisjoint(items))
-                self.item_fine = frozenset({type(None), *kinds})
+            self.quick_timestamp = _QUICK_TIMESTAMP.fullmatch
+        self.item_fine = None if as_text else item_fine
+
+    def fix(self, value: Any) -> Any:
+        """``value`` kept or converted when it fits, else :data:`NO_FIT`."""
+        kind = type(value)
+        if kind in self.fine:
+            return value
+        fix = self.fixes.get(kind)
+        return NO_FIT if fix is None else fix(value)
 
     def __call__(self, value: Any) -> tuple[bool, Any]:
         """``(True, kept or converted value)``, or ``(False, None)`` when nothing fits."""
-        fits, kept = self._fit(value)
-        if fits and self.as_text and kept is not None:
-            return True, orjson.dumps(kept).decode()
-        return fits, kept
+        kept = self.fix(value)
+        return (False, None) if kept is NO_FIT else (True, kept)
 
-    def _fit(self, value: Any) -> tuple[bool, Any]:
-        if type(value) is list:
-            if self._item is None:
-                return (True, value) if Shape.ANY in self.scalars else _NO
-            return self._fit_list(value, self._item)
-        return fit_scalar(value, self.scalars)
 
-    @staticmethod
-    def _fit_list(value: list[Any], fit: Callable[[Any], tuple[bool, Any]]) -> tuple[bool, Any]:
+def _list_fit(item: ScalarFit) -> Converter:
+    """A list's check: it fits when each item fits ``item``; converted items in a new list."""
+    fine = item.fine
+
+    def fit(value: list[Any]) -> Any:
+        if fine.issuperset(map(type, value)):  # one C call for the usual list
+            return value
         converted: list[Any] | None = None
-        for index, item in enumerate(value):
-            fits, new = fit(item)
-            if not fits:
-                return _NO
-            if new is not item:
+        for index, element in enumerate(value):
+            new = item(element)
+            if new is NO_FIT:
+                return NO_FIT
+            if new is not element:
                 if converted is None:
                     converted = list(value)
                 converted[index] = new
-        return True, value if converted is None else converted
+        return value if converted is None else converted
+
+    return fit
+
+
+def _as_text(fix: Converter | None) -> Converter:
+    """``fix``, then the JSON text of what fits (``fix`` ``None``: every value fits as is)."""
+
+    def text(value: Any) -> Any:
+        kept = value if fix is None else fix(value)
+        if kept is NO_FIT or kept is None:
+            return kept
+        return orjson.dumps(kept).decode()
+
+    return text
