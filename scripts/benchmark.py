@@ -1,6 +1,6 @@
 """Benchmark tap-planhat and target-planhat against raw loops, on one local sandbox.
 
-    .venv/bin/python scripts/benchmark.py [--records N] [--big] [--repeat K]
+    .venv/bin/python scripts/benchmark.py [--records N] [--big] [--repeat K] [--only PHASES]
 
 Starts ``planhat-sandbox`` as a separate process (its CPU does not share the clients' GIL)
 seeded with N companies and N endusers (``--other-records`` for every other model), then
@@ -13,15 +13,23 @@ measures, on the same data, each side as a subprocess with its stdout drained fr
   second run (with the first run's state) reads against the full scan;
 * target: N company records from a Singer file into the sandbox, against
   ``benchmark_raw.py target`` (bulk PUTs of 5,000); bulk calls against ceil(N / 5,000);
-* peak RSS of tap and target at N/10 and N (the sandbox is reseeded with N/10 companies).
+* peak RSS of tap and target at N/10 and N (the sandbox is reseeded with N/10 companies);
+* latency: the tap reading ``--latency-records`` companies in small pages at 200 calls a minute
+  (real pacing, the sandbox's 200-per-minute limit on) while the sandbox answers 200 ms, 1 s
+  and 3 s late: wall time against the budget's floor, calls in flight, 429s, and whether the
+  records equal a sequential read's (``bench_latency.py``; paced, so it takes minutes per
+  latency: ``--only`` without ``latency`` leaves it out).
 
-Pacing is off (``max_requests_per_minute: 0``) on both sides: the raw loops do not pace, and
-at Planhat's 200 calls/min the API, not the client, sets the pace. Wall and CPU times are
-per child process (``os.wait4``); with ``--repeat`` the best of K runs is kept. The last line
-is ``tap/raw=<x> target/raw=<y>`` (wall-time ratios, companies).
+Except in the latency phase, pacing is off (``max_requests_per_minute: 0``) on both sides: the
+raw loops do not pace, and at Planhat's 200 calls/min the API, not the client, sets the pace.
+Wall and CPU times are per child process (``os.wait4``); with ``--repeat`` the best of K runs
+is kept (the latency phase runs once). The last line is ``tap/raw=<x> target/raw=<y>``
+(wall-time ratios, companies), or the latency table with ``--only latency``, which runs that
+phase alone, without the companies comparison the other phases build on.
 
-The phases live next to this script: ``bench_tap.py``, ``bench_target.py`` and ``bench_rss.py``,
-sharing ``bench_context.py`` (sandbox, configs, catalog) and ``bench_run.py`` (measured runs).
+The phases live next to this script: ``bench_tap.py``, ``bench_target.py``, ``bench_rss.py`` and
+``bench_latency.py``, sharing ``bench_context.py`` (sandbox, configs, catalog) and
+``bench_run.py`` (measured runs).
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench_context import BenchContext
+from bench_latency import LatencyBench, LatencyOptions
 from bench_rss import rss
 from bench_tap import TapBench
 from bench_target import TargetBench
@@ -40,16 +49,25 @@ from bench_target import TargetBench
 if TYPE_CHECKING:
     from bench_run import Run
 
-PHASES = ("endusers", "catalog", "incremental", "target", "rerun", "rss")
+PHASES = ("endusers", "catalog", "incremental", "target", "rerun", "rss", "latency")
 
 
-def run(ctx: BenchContext, phases: set[str]) -> None:
+def run(ctx: BenchContext, phases: set[str], latency: LatencyOptions) -> None:
     """The chosen phases, in an order where earlier phases do not disturb later ones."""
     print(
         f"Sandbox: {ctx.n:,} companies, {ctx.n:,} endusers, {ctx.other:,} of every "
         f"other model; {os.cpu_count()} CPUs; best of {ctx.repeat} run(s)."
     )
     ctx.discover()
+    ratios = against_raw(ctx, phases) if phases - {"latency"} else []
+    if "latency" in phases:
+        LatencyBench(ctx, latency).run()  # last: it reseeds the sandbox
+    if ratios:
+        print("\n" + " ".join(ratios))
+
+
+def against_raw(ctx: BenchContext, phases: set[str]) -> list[str]:
+    """The companies comparison, then the chosen phases that build on it; the wall ratios."""
     taps, targets = TapBench(ctx), TargetBench(ctx)
     ratios: list[str] = []
     raw_companies, tap_companies = taps.model("companies")
@@ -71,7 +89,7 @@ def run(ctx: BenchContext, phases: set[str]) -> None:
         targets.rerun(singer or ctx.singer_file("companies.singer"))
     if "rss" in phases:
         rss(ctx, tap_companies, target, singer)
-    print("\n" + " ".join(ratios))
+    return ratios
 
 
 def main() -> None:
@@ -93,13 +111,14 @@ def main() -> None:
         default=",".join(PHASES),
         help=f"comma-separated phases besides the companies tap run (default: {','.join(PHASES)})",
     )
+    LatencyOptions.add_arguments(parser)
     args = parser.parse_args()
     if args.records is None:
         args.records = 1_000_000 if args.big else 100_000
     work = Path(tempfile.mkdtemp(prefix="planhat-bench-"))
     ctx = BenchContext(args, work)
     try:
-        run(ctx, set(args.only.split(",")))
+        run(ctx, set(args.only.split(",")), LatencyOptions.from_args(args))
     finally:
         ctx.close()
         if args.keep:
