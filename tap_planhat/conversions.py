@@ -158,7 +158,8 @@ def _number(value: str) -> Any:
     if _NUMBER.fullmatch(value) is None:
         return NO_FIT
     if _INTEGRAL.fullmatch(value):
-        return int(value)
+        # Through Decimal: int() refuses strings of more than 4,300 digits.
+        return int(Decimal(value))
     converted = float(value)
     if repr(converted) == value:  # the usual case: Planhat spells the float Python's way
         return converted
@@ -290,12 +291,6 @@ class ScalarFit:
             return value
         converter = self.converters.get(kind)
         return NO_FIT if converter is None else converter(value)
-
-
-def fit_scalar(value: Any, shapes: frozenset[Shape]) -> tuple[bool, Any]:
-    """``(True, value)`` if ``value`` fits ``shapes`` as is or after a lossless conversion."""
-    kept = ScalarFit(shapes)(value)
-    return (False, None) if kept is NO_FIT else (True, kept)
 
 
 class FieldCheck:
