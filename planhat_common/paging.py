@@ -108,12 +108,14 @@ def read_ahead_depth(full_pages: int, maximum: int, call_seconds: float, interva
     * Ramps up with the list: one ahead after the first full page, then as many as full
       pages read so far (about 1, 2, 4 ... per round trip), so a one-page list costs no extra
       call and the calls past the end of a short list stay few.
-    * Never more than keeps the budget busy: a call starts every ``interval`` seconds and
-      takes ``call_seconds``, so about ``call_seconds / interval`` calls are in flight at full
-      pace (Little's law); more would only add calls past the end. Without pacing
+    * Never more than keeps the reader busy: a page is needed every ``interval`` seconds (one
+      call's share of the budget, or the time the reader takes to write a page, whichever is
+      longer) and a call takes ``call_seconds``, so about ``call_seconds / interval`` calls
+      in flight keep up (Little's law), plus half a call of slack. More would only hold
+      pages in memory and add calls past the end. With neither pacing nor a measured reader
       (``interval`` 0) that bound is ``maximum``.
     """
-    needed = math.ceil(call_seconds / interval) + 1 if interval else maximum
+    needed = math.ceil(call_seconds / interval + 0.5) if interval else maximum
     return max(1, min(maximum, full_pages, needed))
 
 

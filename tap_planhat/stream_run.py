@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from planhat_common.paging import ReadAhead, read_ahead_depth
@@ -39,6 +40,10 @@ class StreamRun:
             stream_name, gate.in_flight.maximum
         )
         self.full_pages = 0
+        #: Seconds the reader spends on a page between getting it and asking for the next
+        #: (moving average; 0 until two pages were read).
+        self.write_seconds = 0.0
+        self._page_got: float | None = None
         #: The SDK's request function with retries (set by :meth:`requests_through`).
         self.send: Callable[..., requests.Response] | None = None
 
@@ -49,9 +54,19 @@ class StreamRun:
         self.send = send
 
         def request(prepared_request: requests.PreparedRequest, *args: Any) -> requests.Response:
-            return self.ahead.get(prepared_request.url or "", send, prepared_request, *args)
+            self._asked(time.monotonic())
+            response = self.ahead.get(prepared_request.url or "", send, prepared_request, *args)
+            self._page_got = time.monotonic()
+            return response
 
         return request
+
+    def _asked(self, now: float) -> None:
+        if self._page_got is None:
+            return
+        seconds = now - self._page_got
+        previous = self.write_seconds
+        self.write_seconds = seconds if not previous else 0.7 * previous + 0.3 * seconds
 
     def read_ahead(self, prepare: Callable[[int], requests.PreparedRequest]) -> None:
         """After a page that says more follow: request the next pages, as many as pay off.
@@ -63,7 +78,10 @@ class StreamRun:
         self.full_pages += 1
         gate = self.gate
         self.ahead.depth = read_ahead_depth(
-            self.full_pages, gate.in_flight.limit, gate.call_seconds, gate.budget.interval
+            self.full_pages,
+            gate.in_flight.limit,
+            gate.call_seconds,
+            max(gate.budget.interval, self.write_seconds),
         )
         for offset in self.pager.next_offsets(self.ahead.depth):
             prepared = prepare(offset)

@@ -31,6 +31,7 @@ from singer_sdk.exceptions import MissingKeyPropertiesError, RetriableAPIError
 from singer_sdk.helpers._state import increment_state
 from singer_sdk.pagination import OffsetPaginator
 from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.singerlib import SelectionMask
 from singer_sdk.sinks import BatchSink
 
 #: Placeholder a sink puts in for a missing key property (as PlanhatSink does).
@@ -685,4 +686,36 @@ def test_backoff_sends_each_failure_to_the_wait_generator_and_sleeps_what_it_yie
     assert stream.sessions_used, _broken(
         "requests are sent through the requests_session property",
         "tap_planhat/http_stream.py requests_session (a connection pool per call in flight)",
+    )
+
+
+class _MaskedStream(_PagedStream):
+    """Deselects ``keep`` through the ``mask`` property only (not through the catalog)."""
+
+    @property
+    def mask(self):
+        mask = SelectionMask(super().mask)
+        mask[("properties", "keep")] = False
+        return mask
+
+    def post_process(self, row, context=None):  # noqa: ARG002
+        return row
+
+
+class _MaskTap(_Tap):
+    def discover_streams(self):
+        return [_MaskedStream(self)]
+
+
+def test_records_are_pruned_through_the_mask_property(api):
+    api.pages = {0: [{"id": 1, "keep": True}]}
+    config = {"api_url": api.url, "last_offset": 0, "go_on_when_empty": False}
+    stream = _MaskTap(config=config, parse_env_config=False).streams["items"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        stream.sync()
+    records = [json.loads(line) for line in out.getvalue().splitlines() if '"RECORD"' in line]
+    assert [r["record"] for r in records] == [{"id": 1}], _broken(
+        "the SDK prunes each record with the stream's mask property (not a private copy)",
+        "tap_planhat/streams.py PlanhatStream.mask (a mask that remembers inferred answers)",
     )

@@ -145,9 +145,11 @@ def test_read_ahead_calls_off_requests_not_sent_yet_when_discarded() -> None:
         (2, 10, 0.0, 0.0, 2),
         (7, 10, 0.0, 0.0, 7),
         (50, 10, 0.0, 0.0, 10),  # never above the setting
-        (50, 10, 1.0, 0.3, 5),  # 1 s calls, one every 0.3 s: ceil(3.3) + 1
-        (50, 10, 3.0, 0.3, 10),
-        (50, 10, 0.01, 0.3, 2),  # a fast server at Planhat's pace: barely any ahead
+        (50, 10, 1.0, 0.3, 4),  # 1 s calls, one every 0.3 s: ceil(3.3 + 0.5)
+        (50, 10, 3.0, 0.3, 10),  # 11, capped by the setting
+        (50, 10, 0.01, 0.3, 1),  # a fast server at Planhat's pace: one page ahead
+        (50, 10, 0.2, 0.75, 1),  # a reader slower than the server (CPU-bound): one ahead
+        (50, 10, 2.0, 0.5, 5),
         (50, 1, 3.0, 0.3, 1),
     ],
 )
