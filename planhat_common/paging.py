@@ -102,6 +102,13 @@ def offset_pages(fetch: Callable[[int], Sequence[T]], limit: int) -> Iterator[Se
         pager.page_read(len(page))
 
 
+#: Calls of slack on top of what keeps the reader busy: enough that a ratio of 3.95 asks for
+#: 5, small enough that a server answering in 0.6 of the time a page takes to write (a
+#: CPU-bound reader) gets one page ahead, not two (each page of wide records held in memory
+#: is tens of MB).
+READ_AHEAD_SLACK = 0.1
+
+
 def read_ahead_depth(full_pages: int, maximum: int, call_seconds: float, interval: float) -> int:
     """How many pages to have requested ahead of the one being written.
 
@@ -111,11 +118,11 @@ def read_ahead_depth(full_pages: int, maximum: int, call_seconds: float, interva
     * Never more than keeps the reader busy: a page is needed every ``interval`` seconds (one
       call's share of the budget, or the time the reader takes to write a page, whichever is
       longer) and a call takes ``call_seconds``, so about ``call_seconds / interval`` calls
-      in flight keep up (Little's law), plus half a call of slack. More would only hold
+      in flight keep up (Little's law), plus :data:`READ_AHEAD_SLACK`. More would only hold
       pages in memory and add calls past the end. With neither pacing nor a measured reader
       (``interval`` 0) that bound is ``maximum``.
     """
-    needed = math.ceil(call_seconds / interval + 0.5) if interval else maximum
+    needed = math.ceil(call_seconds / interval + READ_AHEAD_SLACK) if interval else maximum
     return max(1, min(maximum, full_pages, needed))
 
 

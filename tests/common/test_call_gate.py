@@ -145,7 +145,9 @@ def test_read_ahead_calls_off_requests_not_sent_yet_when_discarded() -> None:
         (2, 10, 0.0, 0.0, 2),
         (7, 10, 0.0, 0.0, 7),
         (50, 10, 0.0, 0.0, 10),  # never above the setting
-        (50, 10, 1.0, 0.3, 4),  # 1 s calls, one every 0.3 s: ceil(3.3 + 0.5)
+        (50, 10, 1.0, 0.3, 4),  # 1 s calls, one every 0.3 s: ceil(3.3 + 0.1)
+        (50, 10, 0.5, 0.75, 1),  # the server answers in 2/3 of a page's writing time
+        (50, 10, 0.74, 0.75, 2),  # about as long as writing: one more, in case
         (50, 10, 3.0, 0.3, 10),  # 11, capped by the setting
         (50, 10, 0.01, 0.3, 1),  # a fast server at Planhat's pace: one page ahead
         (50, 10, 0.2, 0.75, 1),  # a reader slower than the server (CPU-bound): one ahead
