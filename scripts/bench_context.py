@@ -84,8 +84,9 @@ class BenchContext:
         extra: list[str],
         stdout_file: Path | None = None,
         config: Path | None = None,
+        repeat: int | None = None,
     ) -> list[Run]:
-        """Run tap-planhat ``repeat`` times."""
+        """Run tap-planhat ``repeat`` times (default: the ``--repeat`` option)."""
         args = [str(BIN / "tap-planhat"), "--config", str(config or self.tap_config), *extra]
         return [
             measure(
@@ -94,7 +95,7 @@ class BenchContext:
                 stdout_file=stdout_file,
                 stderr_file=self.work / f"{label}.tap.log",
             )
-            for _ in range(self.repeat)
+            for _ in range(repeat or self.repeat)
         ]
 
     def singer_file(self, name: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import sys
 from typing import TYPE_CHECKING
 
@@ -40,8 +41,14 @@ class TapBench:
         """Measure in ``ctx``."""
         self.ctx = ctx
 
-    def raw_tap(self, label: str, streams: list[str], stdout_file: Path | None = None) -> list[Run]:
-        """Run the raw tap loop ``repeat`` times over ``streams``."""
+    def raw_tap(
+        self,
+        label: str,
+        streams: list[str],
+        stdout_file: Path | None = None,
+        repeat: int | None = None,
+    ) -> list[Run]:
+        """Run the raw tap loop ``repeat`` times (default ``--repeat``) over ``streams``."""
         ctx = self.ctx
         specs = []
         for stream in streams:
@@ -58,13 +65,27 @@ class TapBench:
                 stdout_file=stdout_file,
                 stderr_file=ctx.work / f"{label}.raw.log",
             )
-            for _ in range(ctx.repeat)
+            for _ in range(repeat or ctx.repeat)
         ]
 
-    def model(self, stream: str) -> tuple[Run, Run]:
-        """One model: raw loop, then the tap, selected through a catalog."""
-        raw = best(self.raw_tap(stream, [stream]))
-        tap = best(self.ctx.tap(stream, ["--catalog", str(self.ctx.catalog_for(stream))]))
+    def model(self, stream: str) -> tuple[Run, Run, float]:
+        """One model: raw loop and tap (through a catalog) in turn, ``repeat`` pairs.
+
+        Returns the best raw and tap runs and the median of the pairs' wall ratios: on a
+        shared machine a busy spell slows both runs of a pair, not one side's best.
+        """
+        catalog = ["--catalog", str(self.ctx.catalog_for(stream))]
+        pairs = [
+            (
+                self.raw_tap(stream, [stream], repeat=1)[0],
+                self.ctx.tap(stream, catalog, repeat=1)[0],
+            )
+            for _ in range(self.ctx.repeat)
+        ]
+        raw = best([r for r, _ in pairs])
+        tap = best([t for _, t in pairs])
+        ratios = sorted(t.wall / r.wall for r, t in pairs)
+        median = statistics.median(ratios)
         path = get_model(stream).path or ""
         cap = get_model(stream).page_cap
         minimum = max(1, math.ceil(tap.records / cap))
@@ -77,7 +98,9 @@ class TapBench:
             cap=cap,
             confirmations=confirmations({stream: tap.records}),
         )
-        return raw, tap
+        shown = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+        print(f"  tap/raw wall, {len(pairs)} pair(s) run in turn: median {median:.2f}x ({shown})")
+        return raw, tap, median
 
     def catalog(self) -> None:
         """The whole default catalog (no catalog given: default selection)."""
