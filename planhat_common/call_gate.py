@@ -51,6 +51,21 @@ def _check(cancel: threading.Event | None) -> None:
         raise Cancelled
 
 
+class MovingAverage:
+    """A duration that follows recent samples (each weighs 0.3) and starts at the first."""
+
+    WEIGHT = 0.3
+
+    def __init__(self) -> None:
+        """No sample yet: 0."""
+        self.value = 0.0
+
+    def add(self, seconds: float) -> None:
+        """Take one more sample."""
+        previous = self.value
+        self.value = seconds if not previous else previous + self.WEIGHT * (seconds - previous)
+
+
 class RequestBudget:
     """At most ``max_per_minute`` calls start in any 60-second window, spread evenly.
 
@@ -180,8 +195,7 @@ class CallGate:
         """Gate calls through ``budget`` and ``in_flight``."""
         self.budget = budget
         self.in_flight = in_flight
-        #: How long a call keeps its place in flight (moving average, seconds).
-        self.call_seconds = 0.0
+        self._call_time = MovingAverage()
         self._lock = threading.Lock()
 
     @classmethod
@@ -215,8 +229,12 @@ class CallGate:
 
     def _timed(self, seconds: float) -> None:
         with self._lock:
-            previous = self.call_seconds
-            self.call_seconds = seconds if not previous else 0.7 * previous + 0.3 * seconds
+            self._call_time.add(seconds)
+
+    @property
+    def call_seconds(self) -> float:
+        """How long a call keeps its place in flight (moving average, seconds)."""
+        return self._call_time.value
 
     def throttled(self, wait: float) -> None:
         """A 429: every caller holds for ``wait`` seconds and fewer calls go at once."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from planhat_common.call_gate import MovingAverage
 from planhat_common.paging import ReadAhead, read_ahead_depth
 from tap_planhat.pagination import ValidatedPages
 
@@ -42,7 +43,7 @@ class StreamRun:
         self.full_pages = 0
         #: Seconds the reader spends on a page between getting it and asking for the next
         #: (moving average; 0 until two pages were read).
-        self.write_seconds = 0.0
+        self.write_time = MovingAverage()
         self._page_got: float | None = None
         #: The SDK's request function with retries (set by :meth:`requests_through`).
         self.send: Callable[..., requests.Response] | None = None
@@ -64,9 +65,7 @@ class StreamRun:
     def _asked(self, now: float) -> None:
         if self._page_got is None:
             return
-        seconds = now - self._page_got
-        previous = self.write_seconds
-        self.write_seconds = seconds if not previous else 0.7 * previous + 0.3 * seconds
+        self.write_time.add(now - self._page_got)
 
     def read_ahead(self, prepare: Callable[[int], requests.PreparedRequest]) -> None:
         """After a page that says more follow: request the next pages, as many as pay off.
@@ -81,7 +80,7 @@ class StreamRun:
             self.full_pages,
             gate.in_flight.limit,
             gate.call_seconds,
-            max(gate.budget.interval, self.write_seconds),
+            max(gate.budget.interval, self.write_time.value),
         )
         for offset in self.pager.next_offsets(self.ahead.depth):
             prepared = prepare(offset)

@@ -17,6 +17,7 @@ from planhat_common.call_gate import (
     CallGate,
     Cancelled,
     InFlightLimit,
+    MovingAverage,
     RequestBudget,
 )
 from planhat_common.paging import OffsetPager, ReadAhead, read_ahead_depth
@@ -166,3 +167,12 @@ def test_next_offsets_step_by_the_largest_page() -> None:
     assert pager.next_offsets(2) == [0, 5000]
     pager.page_read(1000)  # a server capping pages at 1,000
     assert pager.next_offsets(3) == [1000, 2000, 3000]
+
+
+def test_a_moving_average_starts_at_its_first_sample_and_follows_later_ones() -> None:
+    average = MovingAverage()
+    assert average.value == 0.0
+    average.add(1.0)
+    assert average.value == 1.0
+    average.add(2.0)
+    assert average.value == pytest.approx(1.3)
