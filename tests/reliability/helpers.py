@@ -32,6 +32,19 @@ DEFAULT_STREAMS = sorted(m.name for m in readable_models() if m.selected_by_defa
 CLOCK_FIELDS = frozenset({"createdAt", "createDate", "updatedAt", "lastUpdated", "receivedAt"})
 #: Attempts per call in every reliability config: a burst of this many exhausts the budget.
 MAX_RETRIES = 4
+#: Seconds a run waits for an answer when nothing is meant to stall: generous, because a busy
+#: 2-core CI machine serving ten pages at once can take well over a second to answer one, and
+#: a spurious timeout there spends a retry the fault under test was counting on.
+REQUEST_TIMEOUT = 10.0
+#: Under a stall fault: the client gives up after STALL_TIMEOUT seconds, and the stall lasts
+#: STALL_MS, far enough past it that a slow machine cannot answer within the timeout either.
+STALL_TIMEOUT = 1.0
+STALL_MS = 3_000
+
+
+def timeout_for(faults: dict[str, Any]) -> dict[str, Any]:
+    """Config overrides for a run under ``faults``: the short timeout only where a call stalls."""
+    return {"request_timeout": STALL_TIMEOUT} if faults.get("stall") else {}
 
 
 def tap_config(sandbox: SandboxServer, **overrides: Any) -> dict[str, Any]:
@@ -42,7 +55,7 @@ def tap_config(sandbox: SandboxServer, **overrides: Any) -> dict[str, Any]:
         "max_requests_per_minute": 0,
         "retry_max_wait_seconds": 0.01,
         "max_retries": MAX_RETRIES,
-        "request_timeout": 0.3,
+        "request_timeout": REQUEST_TIMEOUT,
         "page_size": 7,
         **overrides,
     }
@@ -58,7 +71,7 @@ def target_config(sandbox: SandboxServer, tmp_path: Path, **overrides: Any) -> d
         "max_requests_per_minute": 0,
         "retry_max_wait_seconds": 0.01,
         "max_retries": MAX_RETRIES,
-        "request_timeout": 0.3,
+        "request_timeout": REQUEST_TIMEOUT,
         "dead_letter_path": str(tmp_path / "dead_letter.jsonl"),
         "push_ledger_path": str(tmp_path / "push_ledger.jsonl"),
         "sync_ledger_path": str(tmp_path / "sync_ledger"),
@@ -337,8 +350,8 @@ FAULTS_WITHIN_BUDGET: dict[str, dict[str, Any]] = {
     "504": {"status_burst": 3, "status_code": 504},
     "reset-before-response": {"reset": 3, "reset_mode": "before"},
     "reset-mid-response": {"reset": 3, "reset_mode": "mid"},
-    "read-timeout-mid-response": {"stall": 2, "stall_ms": 600, "stall_mode": "mid"},
-    "read-timeout-before-response": {"stall": 1, "stall_ms": 600, "stall_mode": "before"},
+    "read-timeout-mid-response": {"stall": 2, "stall_ms": STALL_MS, "stall_mode": "mid"},
+    "read-timeout-before-response": {"stall": 1, "stall_ms": STALL_MS, "stall_mode": "before"},
     "truncated-json": {"truncate": 3},
     "error-object-in-200": {"error_object": 3},
     "mixed": {"status_burst": 1, "reset": 1, "truncate": 1, "error_object": 1},

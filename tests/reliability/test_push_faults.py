@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 
-from tests.reliability.helpers import MAX_RETRIES, run_target, target_config
+from tests.reliability.helpers import (
+    MAX_RETRIES,
+    STALL_MS,
+    run_target,
+    target_config,
+    timeout_for,
+)
 
 if TYPE_CHECKING:
     from planhat_sandbox.server import SandboxServer
@@ -39,7 +45,7 @@ UNSURE: dict[str, tuple[dict[str, Any], bool]] = {
     "504": ({"status_burst": 1, "status_code": 504}, False),
     "reset-before-response": ({"reset": 1, "reset_mode": "before"}, False),
     "reset-mid-response": ({"reset": 1, "reset_mode": "mid"}, True),
-    "read-timeout-mid-response": ({"stall": 1, "stall_ms": 600, "stall_mode": "mid"}, True),
+    "read-timeout-mid-response": ({"stall": 1, "stall_ms": STALL_MS, "stall_mode": "mid"}, True),
 }
 
 
@@ -112,7 +118,7 @@ def test_a_push_that_may_have_landed_is_never_sent_twice(
     faults, stored = UNSURE[fault]
     # Only the metrics push fails; the activities push goes through.
     sandbox.set_faults(**faults, only_paths=["/dimensiondata/"])
-    config = target_config(sandbox, tmp_path, max_rejected=METRICS)
+    config = target_config(sandbox, tmp_path, max_rejected=METRICS, **timeout_for(faults))
 
     states, error = run_target(config, _messages(sandbox))
 

@@ -22,6 +22,7 @@ from tests.reliability.helpers import (
     FAULTS_WITHIN_BUDGET,
     MAX_RETRIES,
     MIXED_LOAD_SETTINGS,
+    STALL_MS,
     TAP,
     TARGET,
     mixed_load,
@@ -30,6 +31,7 @@ from tests.reliability.helpers import (
     singer_lines,
     tap_config,
     target_config,
+    timeout_for,
     write_json,
 )
 from tests.tap.helpers import run_tap as run_streams
@@ -260,7 +262,7 @@ def _within_budget_runs() -> dict[str, FaultRun]:
 FAULT_RUNS: dict[str, FaultRun] = _within_budget_runs()
 FAULT_RUNS["tap sync, read timeouts beyond the budget"] = (
     "tap",
-    {"stall": 99, "stall_ms": 600, "stall_mode": "mid", "after": 4},
+    {"stall": 99, "stall_ms": STALL_MS, "stall_mode": "mid", "after": 4},
     True,
     (f"giving up after {MAX_RETRIES} attempts", "Read timed out"),
 )
@@ -284,9 +286,10 @@ def test_no_faulted_run_leaks_a_token(
     sandbox = sandbox_factory(token=TOKEN, tenant_token=TENANT, faults=faults)
     monkeypatch.setenv("LOGLEVEL", "DEBUG")
     if plugin == "tap":
-        result = run_cli([TAP, "--config", _tap(sandbox, tmp_path)])
+        result = run_cli([TAP, "--config", _tap(sandbox, tmp_path, **timeout_for(faults))])
     else:
-        argv = [TARGET, "--config", _target(sandbox, tmp_path, max_rejected=1)]
+        config = _target(sandbox, tmp_path, max_rejected=1, **timeout_for(faults))
+        argv = [TARGET, "--config", config]
         result = run_cli(argv, stdin=_load(sandbox))
 
     assert (result.returncode != 0) is fails, result.stderr[-2000:]

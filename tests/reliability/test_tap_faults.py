@@ -15,6 +15,7 @@ import pytest
 from tests.reliability.helpers import (
     FAULTS_WITHIN_BUDGET,
     MAX_RETRIES,
+    STALL_MS,
     TAP,
     clean_full_records,
     clean_full_sync,
@@ -24,6 +25,7 @@ from tests.reliability.helpers import (
     run_cli,
     run_tap,
     tap_config,
+    timeout_for,
     union,
     write_json,
 )
@@ -70,11 +72,11 @@ BEYOND_BUDGET: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         (GIVING_UP, "failed: ", "Connection broken"),
     ),
     "read-timeout-mid-response": (
-        {"stall": MAX_RETRIES, "stall_ms": 600, "stall_mode": "mid"},
+        {"stall": MAX_RETRIES, "stall_ms": STALL_MS, "stall_mode": "mid"},
         (GIVING_UP, "Read timed out"),
     ),
     "read-timeout-before-response": (
-        {"stall": MAX_RETRIES, "stall_ms": 600, "stall_mode": "before"},
+        {"stall": MAX_RETRIES, "stall_ms": STALL_MS, "stall_mode": "before"},
         (GIVING_UP, "Read timed out"),
     ),
     "truncated-json": ({"truncate": MAX_RETRIES}, ("malformed JSON", "returned 200")),
@@ -93,8 +95,10 @@ def test_full_sync_under_fault_equals_a_clean_run(
     sandbox: SandboxServer, fault: str, placement: str
 ) -> None:
     clean_ids, clean_state = clean_full_sync()
+    faults = WITHIN_BUDGET[fault]
     output = run_tap(
-        tap_config(sandbox), before_sync=_arm(sandbox, WITHIN_BUDGET[fault], PLACEMENTS[placement])
+        tap_config(sandbox, **timeout_for(faults)),
+        before_sync=_arm(sandbox, faults, PLACEMENTS[placement]),
     )
     assert ids(output) == clean_ids
     assert records_by_id(output) == clean_full_records()
@@ -108,7 +112,7 @@ def test_full_sync_under_fault_equals_a_clean_run(
 def test_incremental_sync_under_fault_equals_a_clean_run(
     sandbox: SandboxServer, fault: str
 ) -> None:
-    config = tap_config(sandbox, lookback_minutes=0)
+    config = tap_config(sandbox, lookback_minutes=0, **timeout_for(WITHIN_BUDGET[fault]))
     _, first_state = clean_full_sync()
     for model in ("companies", "endusers", "invoices", "licenses"):
         first_ids = sorted(r["_id"] for r in sandbox.records(model))
@@ -161,7 +165,9 @@ def test_fault_beyond_the_retry_budget_fails_clearly_and_a_rerun_completes(
     # pages read in parallel it is spread over several, each within the retry budget).
     config = write_json(
         tmp_path / "tap.json",
-        tap_config(sandbox, typed_custom_fields=False, max_parallel_requests=1),
+        tap_config(
+            sandbox, typed_custom_fields=False, max_parallel_requests=1, **timeout_for(faults)
+        ),
     )
     # Let assets, campaigns and churn complete, then fail companies on its second page.
     sandbox.set_faults(**faults, after=10)

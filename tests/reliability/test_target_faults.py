@@ -20,6 +20,7 @@ from tests.reliability.helpers import (
     FAULTS_WITHIN_BUDGET,
     MAX_RETRIES,
     MIXED_LOAD_SETTINGS,
+    STALL_MS,
     TARGET,
     clean_load,
     diff,
@@ -29,6 +30,7 @@ from tests.reliability.helpers import (
     singer_lines,
     snapshot,
     target_config,
+    timeout_for,
     write_json,
 )
 
@@ -77,8 +79,9 @@ def test_load_under_fault_leaves_the_sandbox_as_a_clean_load(
     fresh: SandboxServer, tmp_path: Path, fault: str, placement: str
 ) -> None:
     clean, clean_states = clean_load()
-    fresh.set_faults(**WITHIN_BUDGET[fault], after=PLACEMENTS[placement])
-    config = target_config(fresh, tmp_path, **MIXED_LOAD_SETTINGS)
+    faults = WITHIN_BUDGET[fault]
+    fresh.set_faults(**faults, after=PLACEMENTS[placement])
+    config = target_config(fresh, tmp_path, **MIXED_LOAD_SETTINGS, **timeout_for(faults))
 
     states, error = run_target(config, mixed_load(fresh))
 
@@ -117,10 +120,9 @@ def test_a_timeout_before_the_response_lands_twice_and_leaves_a_clean_load(
     assert diff(clean, snapshot(clean_sandbox)) == []
 
     fresh = sandbox_factory()
-    fresh.set_faults(
-        **FAULTS_WITHIN_BUDGET["read-timeout-before-response"], after=PLACEMENTS[placement]
-    )
-    config = target_config(fresh, tmp_path / "faulty", **MIXED_LOAD_SETTINGS)
+    faults = FAULTS_WITHIN_BUDGET["read-timeout-before-response"]
+    fresh.set_faults(**faults, after=PLACEMENTS[placement])
+    config = target_config(fresh, tmp_path / "faulty", **MIXED_LOAD_SETTINGS, **timeout_for(faults))
     states, error = run_target(config, mixed_load(fresh))
 
     assert error is None, error
@@ -218,7 +220,7 @@ BEYOND_BUDGET: dict[str, tuple[dict[str, Any], str]] = {
         "failed: ('Connection broken",
     ),
     "read-timeout-mid-response": (
-        {"stall": MAX_RETRIES, "stall_ms": 600, "stall_mode": "mid"},
+        {"stall": MAX_RETRIES, "stall_ms": STALL_MS, "stall_mode": "mid"},
         "Read timed out",
     ),
     "truncated-json": ({"truncate": MAX_RETRIES}, "unreadable JSON body: GET /endusers?"),
@@ -232,7 +234,7 @@ def test_fault_beyond_the_retry_budget_fails_without_state_and_a_rerun_completes
 ) -> None:
     faults, expected = BEYOND_BUDGET[fault]
     clean, clean_states = clean_load()
-    config = target_config(fresh, tmp_path, **MIXED_LOAD_SETTINGS)
+    config = target_config(fresh, tmp_path, **MIXED_LOAD_SETTINGS, **timeout_for(faults))
     fresh.set_faults(**faults, after=2)
 
     states, error = run_target(config, mixed_load(fresh))
