@@ -79,6 +79,10 @@ _MIDNIGHT = re.compile(r"(\d{4}-\d\d-\d\d)T00:00:00(?:\.0+)?(?:Z|[+-]00:00)")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _INTEGRAL = re.compile(r"-?\d+")
 _HOURS, _MINUTES, _SECONDS = 23, 59, 59
+#: Python's default limit on the digits of an integer written as text: a longer integer
+#: could not be emitted (and ``"1e999999999"`` would take minutes to build), so a numeric
+#: string that spells one fits no number type and is rescued as it is.
+_MAX_INTEGER_DIGITS = 4300
 
 
 def is_timestamp(value: str) -> bool:
@@ -148,9 +152,9 @@ def _kept_timestamp(value: str) -> Any:
 def _whole_number(value: str) -> Any:
     """A numeric string in an integer or epoch-day field: its integer, when it is whole."""
     number = _decimal(value)
-    if number is not None and number == number.to_integral_value():
-        return int(number)
-    return NO_FIT
+    if number is None or number.adjusted() >= _MAX_INTEGER_DIGITS:
+        return NO_FIT
+    return int(number) if number == number.to_integral_value() else NO_FIT
 
 
 def _number(value: str) -> Any:
@@ -158,8 +162,9 @@ def _number(value: str) -> Any:
     if _NUMBER.fullmatch(value) is None:
         return NO_FIT
     if _INTEGRAL.fullmatch(value):
-        # Through Decimal: int() refuses strings of more than 4,300 digits.
-        return int(Decimal(value))
+        # Through Decimal, which reads any length (int() refuses more than 4,300 digits).
+        number = Decimal(value)
+        return int(number) if number.adjusted() < _MAX_INTEGER_DIGITS else NO_FIT
     converted = float(value)
     if repr(converted) == value:  # the usual case: Planhat spells the float Python's way
         return converted

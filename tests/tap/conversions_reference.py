@@ -43,7 +43,8 @@ def _from_string(value: str, shapes: frozenset[Shape]) -> tuple[bool, Any]:  # n
         return True, value
     if shapes & {Shape.INTEGER, Shape.EPOCH_DAY, Shape.NUMBER}:
         number = _decimal(value)
-        if number is not None:
+        # An integer of more digits than Python writes as text (4,300) could not be emitted.
+        if number is not None and number.adjusted() < 4300:
             if shapes & {Shape.INTEGER, Shape.EPOCH_DAY} and number == number.to_integral_value():
                 return True, int(number)
             if Shape.NUMBER in shapes:

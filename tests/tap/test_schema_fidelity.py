@@ -36,6 +36,7 @@ PROBES: dict[str, Any] = {
     "empty text": "",
     "numeric text": "12.5",
     "integral text": "42",
+    "integer text too long to write": "1e999999999",
     "boolean text": "true",
     "timestamp text": "2024-03-01T12:30:00.000Z",
     "date text": "2024-03-01",
