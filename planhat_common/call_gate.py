@@ -51,6 +51,19 @@ def _check(cancel: threading.Event | None) -> None:
         raise Cancelled
 
 
+def pause(seconds: float) -> None:
+    """Sleep ``seconds``; :class:`Cancelled` as soon as the context's :data:`CANCEL` is set.
+
+    For a retry's wait before its next attempt: a read-ahead called off meanwhile stops
+    waiting instead of sleeping out a backoff for a page nobody will read.
+    """
+    cancel = CANCEL.get()
+    if cancel is None:
+        time.sleep(seconds)
+    elif cancel.wait(seconds):
+        raise Cancelled
+
+
 class MovingAverage:
     """A duration that follows recent samples (each weighs 0.3) and starts at the first."""
 

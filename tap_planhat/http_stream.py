@@ -15,7 +15,7 @@ from typing_extensions import override
 
 from planhat_common.http import auth_error_message, describe_response
 from tap_planhat.pagination import UnreadablePageError
-from tap_planhat.retries import gated, named_failures, retry_waits
+from tap_planhat.retries import gated, named_failures, owed_wait, retry_waits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -111,8 +111,11 @@ class PlanhatHTTPStream(RESTStream[int]):
 
     @override
     def backoff_handler(self, details: Any) -> None:
-        # A 429 waits at the call gate (retries.retry_waits), not in backoff's sleep.
-        wait = details.get("wait") or self.planhat_tap.connection.gate.budget.held_for()
+        # Waits are spent before the next attempt (retries.retry_waits), not in backoff's
+        # sleep: this call's own, or a 429's hold of the whole gate.
+        wait = (
+            details.get("wait") or owed_wait() or self.planhat_tap.connection.gate.budget.held_for()
+        )
         self.logger.warning(
             "Stream '%s': retrying in %.1fs after attempt %d: %s",
             self.name,

@@ -7,8 +7,10 @@ these pieces go into that wrapping so streams keep the same rules as every other
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from planhat_common.call_gate import pause
 from planhat_common.errors import PlanhatError
 from planhat_common.http import TOO_MANY_REQUESTS, TRANSIENT_EXCEPTIONS, redact
 
@@ -23,13 +25,22 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+#: The wait the current call owes before its next attempt (seconds), set by
+#: :func:`retry_waits` and spent by :func:`gated`. Per context: a retry's wait generator runs
+#: in the thread that sends the request (tests/test_sdk_contract.py).
+_OWED: ContextVar[float] = ContextVar("planhat_retry_wait_owed", default=0.0)
+
+
 def retry_waits(policy: RetryPolicy, gate: CallGate) -> Generator[float, Any, None]:
     """``backoff``'s wait generator: the policy's wait (Retry-After, then backoff) per attempt.
 
-    ``backoff`` primes it with ``send(None)``, then sends each exception. A 429 waits at the
-    gate instead (0 here): every caller holds there, and a read-ahead that is called off
-    meanwhile stops waiting, which ``backoff``'s own sleep cannot do.
+    ``backoff`` primes it with ``send(None)``, then sends each exception. It always yields 0:
+    the wait is spent before the next attempt, where a read-ahead that is called off
+    meanwhile stops waiting, which ``backoff``'s own sleep cannot do. A 429's wait holds the
+    whole gate (every caller waits); any other failure's wait is this call's own
+    (:func:`owed_wait`, spent by :func:`gated`).
     """
+    _OWED.set(0.0)
     exc = yield 0.0
     attempt = 0
     while True:
@@ -38,14 +49,29 @@ def retry_waits(policy: RetryPolicy, gate: CallGate) -> Generator[float, Any, No
         wait = policy.wait_seconds(attempt, response)
         if response is not None and response.status_code == TOO_MANY_REQUESTS:
             gate.throttled(wait)
-            wait = 0.0
-        exc = yield wait
+        else:
+            _OWED.set(wait)
+        exc = yield 0.0
+
+
+def owed_wait() -> float:
+    """Seconds the current call waits before its next attempt (not counting a 429's hold)."""
+    return _OWED.get()
 
 
 def gated(func: Callable[..., T], gate: CallGate) -> Callable[..., T]:
-    """``func`` passing ``gate`` on every call: every attempt, retries included."""
+    """``func`` passing ``gate`` on every call: every attempt, retries included.
+
+    A retry first waits what it owes (:func:`retry_waits`), outside the gate so it holds no
+    place in flight, and gives up (:class:`~planhat_common.call_gate.Cancelled`) if its
+    read-ahead is called off meanwhile.
+    """
 
     def call(*args: Any, **kwargs: Any) -> T:
+        owed = _OWED.get()
+        if owed:
+            _OWED.set(0.0)
+            pause(owed)
         with gate.call():
             result = func(*args, **kwargs)
         gate.answered()

@@ -630,6 +630,7 @@ class _RetriedStream(_PagedStream):
         self.sent_to_waits: list = []
         self.handler_waits: list = []
         self.sessions_used: list = []
+        self.threads: dict[str, set[int]] = {"request": set(), "waits": set()}
 
     @property
     def requests_session(self):
@@ -638,6 +639,7 @@ class _RetriedStream(_PagedStream):
         return session
 
     def validate_response(self, response) -> None:
+        self.threads["request"].add(threading.get_ident())
         if self.refusals:
             self.refusals -= 1
             raise RetriableAPIError("refused", response)
@@ -648,6 +650,7 @@ class _RetriedStream(_PagedStream):
             exc = yield 0.0
             while True:
                 self.sent_to_waits.append(exc)
+                self.threads["waits"].add(threading.get_ident())
                 exc = yield 0.01
 
         return waits()
@@ -683,6 +686,10 @@ def test_backoff_sends_each_failure_to_the_wait_generator_and_sleeps_what_it_yie
         "backoff_handler gets details['wait'] = what the wait generator yielded", relies
     )
     assert api.requested == [0, 0, 0], _broken("each retry sends the request again", relies)
+    assert stream.threads["waits"] == stream.threads["request"], _broken(
+        "the wait generator runs in the thread that sends the request",
+        "tap_planhat/retries.py _OWED (a context variable: the wait a call owes its next try)",
+    )
     assert stream.sessions_used, _broken(
         "requests are sent through the requests_session property",
         "tap_planhat/http_stream.py requests_session (a connection pool per call in flight)",
