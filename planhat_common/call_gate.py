@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
+from planhat_common.http import TOO_MANY_REQUESTS
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -249,10 +251,18 @@ class CallGate:
         """How long a call keeps its place in flight (moving average, seconds)."""
         return self._call_time.value
 
-    def throttled(self, wait: float) -> None:
-        """A 429: every caller holds for ``wait`` seconds and fewer calls go at once."""
+    def own_wait(self, status: int | None, wait: float) -> float:
+        """After an attempt that failed with ``status``: of its ``wait``, what its caller owes.
+
+        A 429 says the tenant's budget is spent for every caller: all hold for ``wait`` (this
+        one too, at the gate) and fewer calls go at once, so nothing is left to wait alone.
+        Any other failure's wait is the caller's own.
+        """
+        if status != TOO_MANY_REQUESTS:
+            return wait
         self.budget.hold(wait)
         self.in_flight.throttled()
+        return 0.0
 
     def answered(self) -> None:
         """An answer that was not a 429."""

@@ -355,10 +355,9 @@ def send(
             raise PlanhatError(f"Giving up after {attempt} attempts: {problem}")
         wait = policy.wait_seconds(attempt, response)
         LOGGER.warning("Retrying in %.1fs (attempt %d): %s", wait, attempt, problem)
-        if rate_limited and response is not None and response.status_code == TOO_MANY_REQUESTS:
-            gate.throttled(wait)  # every caller waits, this one too (at the gate)
-        else:
-            time.sleep(wait)
+        if rate_limited:
+            wait = gate.own_wait(None if response is None else response.status_code, wait)
+        time.sleep(wait)
 
 
 def never_connected(exc: BaseException) -> bool:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from planhat_common.call_gate import pause
 from planhat_common.errors import PlanhatError
-from planhat_common.http import TOO_MANY_REQUESTS, TRANSIENT_EXCEPTIONS, redact
+from planhat_common.http import TRANSIENT_EXCEPTIONS, redact
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable
@@ -46,11 +46,8 @@ def retry_waits(policy: RetryPolicy, gate: CallGate) -> Generator[float, Any, No
     while True:
         attempt += 1
         response = getattr(exc, "response", None)
-        wait = policy.wait_seconds(attempt, response)
-        if response is not None and response.status_code == TOO_MANY_REQUESTS:
-            gate.throttled(wait)
-        else:
-            _OWED.set(wait)
+        status = None if response is None else response.status_code
+        _OWED.set(gate.own_wait(status, policy.wait_seconds(attempt, response)))
         exc = yield 0.0
 
 

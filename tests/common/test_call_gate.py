@@ -56,6 +56,18 @@ def test_a_hold_keeps_every_caller_back() -> None:
     assert budget.held_for() == 0.0
 
 
+def test_a_429_wait_holds_every_caller_and_any_other_is_the_callers_own() -> None:
+    gate = CallGate(RequestBudget(None), InFlightLimit(8))
+    assert gate.own_wait(503, 2.0) == 2.0
+    assert gate.own_wait(None, 3.0) == 3.0  # a reset or timeout
+    assert gate.budget.held_for() == 0
+    assert gate.in_flight.limit == 8
+
+    assert gate.own_wait(429, 30.0) == 0.0  # waited at the gate instead, by every caller
+    assert 29.0 < gate.budget.held_for() <= 30.0
+    assert gate.in_flight.limit == 4
+
+
 def test_a_call_waiting_for_the_budget_can_be_called_off() -> None:
     budget = RequestBudget(60, window=60.0, margin=0.0)  # a start every second
     budget.acquire()
