@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import random
+import socket
 import threading
 import time
 from contextlib import nullcontext
@@ -32,7 +33,7 @@ import urllib3
 from planhat_common.errors import PlanhatError, SettingsError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable
+    from collections.abc import Callable, Collection, Iterable, Iterator
 
     from planhat_common.call_gate import CallGate
 
@@ -61,6 +62,16 @@ TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
     requests.exceptions.ContentDecodingError,
     ConnectionResetError,
 )
+
+
+#: Attempts, the first included, when the host name does not resolve (docs/planhat-api.md,
+#: "Rate limits and retries"): a typo or a wrong region never resolves, and a resolver's
+#: hiccup is over after one short wait, so more attempts would only delay the error.
+NAME_RESOLUTION_TRIES = 2
+
+
+class HostNotFoundError(PlanhatError):
+    """A host name of the settings does not resolve (DNS): retrying longer would not help."""
 
 
 class OutcomeUnknownError(PlanhatError):
@@ -219,6 +230,18 @@ class RetryPolicy:
     rate_limit_wait: float = 60.0
     rate_limit_base: float = 5.0
 
+    def gives_up(self, attempt: int, failure: BaseException | None) -> bool:
+        """Whether a call stops after its ``attempt``-th failure (1-based), ``failure``.
+
+        ``failure`` is the exception of a failure that got no response (None after a
+        response). A host name that does not resolve stops it after
+        :data:`NAME_RESOLUTION_TRIES` attempts; anything else after ``max_tries``.
+        """
+        tries = self.max_tries
+        if failure is not None and name_not_resolved(failure):
+            tries = min(tries, NAME_RESOLUTION_TRIES)
+        return attempt >= tries
+
     def wait_seconds(self, attempt: int, response: requests.Response | None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based) after ``response``.
 
@@ -331,6 +354,7 @@ def send(
     while True:
         attempt += 1
         response: requests.Response | None = None
+        failure: BaseException | None = None  # a failure that got no response
         refused = False
         try:
             with gate.call() if rate_limited else nullcontext():
@@ -347,12 +371,15 @@ def send(
         except TransientResponseError as exc:
             problem = redact(str(exc), secrets)
         except TRANSIENT_EXCEPTIONS as exc:
-            problem = redact(f"{method} {urlsplit(url).path} failed: {exc}", secrets)
+            problem = redact(
+                f"{method} {urlsplit(url).path} failed: {failure_text(exc, url)}", secrets
+            )
             refused = never_connected(exc)
+            failure = exc
         if not idempotent and not refused:
             raise OutcomeUnknownError(problem)
-        if attempt >= policy.max_tries:
-            raise PlanhatError(f"Giving up after {attempt} attempts: {problem}")
+        if policy.gives_up(attempt, failure):
+            raise _final_error(attempt, failure, problem, url, secrets)
         wait = policy.wait_seconds(attempt, response)
         LOGGER.warning("Retrying in %.1fs (attempt %d): %s", wait, attempt, problem)
         if rate_limited:
@@ -360,20 +387,62 @@ def send(
         time.sleep(wait)
 
 
-def never_connected(exc: BaseException) -> bool:
-    """Whether a request failed before any of it reached the server (no connection made)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
+def _final_error(
+    attempts: int,
+    failure: BaseException | None,
+    problem: str,
+    url: str,
+    secrets: Iterable[str | None],
+) -> PlanhatError:
+    """The error a call ends with when it is not retried any more."""
+    if failure is not None and name_not_resolved(failure):
+        return HostNotFoundError(host_not_found_message(url, secrets))
+    return PlanhatError(f"Giving up after {attempts} attempts: {problem}")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception it wraps: requests wraps urllib3's in args or as the cause."""
     seen: set[int] = set()
     pending: list[BaseException] = [exc]
-    while pending:  # requests wraps urllib3's error in its own, in args or as the cause
+    while pending:
         current = pending.pop()
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, urllib3.exceptions.NewConnectionError):
-            return True
+        yield current
         reason = getattr(current, "reason", None)
         links = [*current.args, reason, current.__cause__, current.__context__]
         pending.extend(link for link in links if isinstance(link, BaseException))
-    return False
+
+
+def name_not_resolved(exc: BaseException) -> bool:
+    """Whether a request failed because its host name did not resolve (a DNS lookup)."""
+    return any(
+        isinstance(cause, (socket.gaierror, urllib3.exceptions.NameResolutionError))
+        for cause in _causes(exc)
+    )
+
+
+def failure_text(exc: BaseException, url: str) -> str:
+    """What went wrong with a request that got no response, in a few words where possible."""
+    if name_not_resolved(exc):
+        return f"the host name {urlsplit(url).hostname} does not resolve"
+    return str(exc)
+
+
+def host_not_found_message(url: str, secrets: Iterable[str | None]) -> str:
+    """The one line that ends a run whose host does not resolve: the host, what to check."""
+    host = urlsplit(url).hostname or "?"
+    return redact(
+        f"Cannot reach {host}: the host name does not resolve (DNS lookup failed). Check "
+        "api_url (and analytics_url) for a typo and your tenant's region (api, api-eu, "
+        "api-us2, ...), and that this machine can resolve names (network, DNS, proxy).",
+        secrets,
+    )
+
+
+def never_connected(exc: BaseException) -> bool:
+    """Whether a request failed before any of it reached the server (no connection made)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    return any(isinstance(cause, urllib3.exceptions.NewConnectionError) for cause in _causes(exc))

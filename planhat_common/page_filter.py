@@ -88,7 +88,7 @@ def incremental_threshold(start: dt.datetime | None, lookback_minutes: float) ->
     if start is None:
         return None
     since = start - dt.timedelta(minutes=lookback_minutes)
-    return normalise_timestamp(since.astimezone(dt.timezone.utc).isoformat())
+    return normalise_timestamp(since.astimezone(dt.UTC).isoformat())
 
 
 def normalise_timestamp(value: str) -> str:
@@ -100,9 +100,9 @@ def normalise_timestamp(value: str) -> str:
     if len(value) == 24 and value[-1] == "Z" and value[19] == ".":  # noqa: PLR2004
         return value[:23] + "000+00:00"
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         return value
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).isoformat(timespec="microseconds")

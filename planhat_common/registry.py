@@ -92,6 +92,14 @@ class Model:
             get-by-id as id strings (docs/planhat-api.md, "Model quirks").
         user_refs: fields holding one team member's (user's) ``_id``; target-planhat also takes
             them by email (``ownerEmail`` for ``owner`` or ``ownerId``).
+        references: ``(field, model name)`` of the other records a record names by ``_id``,
+            its company aside (a line item's ``dealId``); target-planhat also takes them by
+            the other model's keyables (``dealExternalId``).
+        parent_field: the reference to the record this one belongs to: Planhat gives it that
+            record's company, and rolls its revenue up into it (docs/planhat-api.md,
+            "Model quirks", revenue models).
+        annual_pairs: ``(monthly, annual)`` revenue fields Planhat keeps at 12:1, computing
+            the one not sent from the other.
     """
 
     name: str
@@ -112,6 +120,9 @@ class Model:
     notes: str = ""
     list_user_refs: tuple[str, ...] = ()
     user_refs: tuple[str, ...] = ()
+    references: tuple[tuple[str, str], ...] = ()
+    parent_field: str | None = None
+    annual_pairs: tuple[tuple[str, str], ...] = ()
     fields: Mapping[str, FieldType] = field(init=False, repr=False, compare=False)
     _names: frozenset[str] = field(init=False, repr=False, compare=False)
 
@@ -155,12 +166,17 @@ def standard_fields(model: Model) -> Mapping[str, FieldType]:
     """The fields of ``model`` with their declared types.
 
     The evidence gives every field some public source shows, typed as the union of what the
-    sources show. Three registry rules add to it (docs/field-types.md, "Registry rules"): the
+    sources show. Registry rules add to it (docs/field-types.md, "Registry rules"): the
     fields the registry itself relies on exist (``_id`` of listed models, bulk-upsert keys, the
     company reference); Planhat's record timestamps and the replication key are timestamps.
     """
     fields = dict(declared_fields(model.name))
-    relied_on = [*model.keyables, model.company_field, model.external_id_field]
+    relied_on = [
+        *model.keyables,
+        model.company_field,
+        model.external_id_field,
+        *(ref for ref, _model in model.references),
+    ]
     if model.path:
         relied_on.append("_id")
     for name in relied_on:
@@ -319,6 +335,41 @@ MODELS: tuple[Model, ...] = (
         "Sale",
         "/sales",
         required_for_create=("_currency", "companyId", "salesDate", "value"),
+    ),
+    # The 2026 revenue models, parents first: products (the catalog), deals (on companies),
+    # line items (on deals, optionally from a product). Paths, required fields and derived
+    # values: docs/planhat-api.md, "Models and their endpoints" and "Model quirks".
+    Model(
+        "products",
+        "Product",
+        "/products",
+        company_field=None,
+        replication_key="updatedAt",
+        required_for_create=("name",),
+        annual_pairs=(("mrr", "arr"), ("renewalMrr", "renewalArr")),
+        notes="2026 revenue model; verbs follow the common convention, unconfirmed.",
+    ),
+    Model(
+        "deals",
+        "Deal",
+        "/deals",
+        replication_key="updatedAt",
+        required_for_create=("companyId",),
+        user_refs=("ownerId",),
+        annual_pairs=(("mrr", "arr"),),
+        notes="2026 revenue model; dates and, with line items, revenue derive from them.",
+    ),
+    Model(
+        "line_items",
+        "LineItem",
+        "/lineitems",
+        replication_key="updatedAt",
+        required_for_create=("dealId",),
+        aliases=("line-items", "line-item", "lineitem"),
+        references=(("dealId", "deals"), ("productId", "products")),
+        parent_field="dealId",
+        annual_pairs=(("mrr", "arr"),),
+        notes="Path inferred (/lineitems, unconfirmed); a 404 means not on this tenant.",
     ),
     Model(
         "tasks",

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from planhat_common.epoch_days import epoch_day
 from planhat_common.registry import BULK_UPSERT_MAX_ITEMS, Model, get_model
+from planhat_sandbox.revenue import Revenue
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -69,6 +70,7 @@ class Api:
     def __init__(self, store: Store) -> None:
         """Serve ``store``."""
         self.store = store
+        self.revenue = Revenue(store)
 
     # -- lists ---------------------------------------------------------------------------------
 
@@ -203,6 +205,8 @@ class Api:
         """``DELETE /<path>/<id>``."""
         record = self.find(model, key)
         self.store.collection(model).delete(record)
+        # A deleted line item's revenue leaves its deal: the record is its own "new" state.
+        self.revenue.after_write(model, {}, self.revenue.parent_of(model, record))
         return 200, {"n": 1, "ok": 1, "deletedCount": 1}
 
     def touch(self, model: Model, keys: list[Any], fields: dict[str, Any]) -> list[Record]:
@@ -216,6 +220,10 @@ class Api:
     # -- writes --------------------------------------------------------------------------------
 
     def resolve_company(self, model: Model, item: dict[str, Any]) -> str | None:
+        """Resolve the company reference and check the others; an error or ``None``."""
+        return self._resolve_company(model, item) or self.revenue.check_references(model, item)
+
+    def _resolve_company(self, model: Model, item: dict[str, Any]) -> str | None:
         """Turn ``extid-``/``srcid-`` company references into ``_id`` s; an error or ``None``."""
         ref = model.company_field
         if ref is None or item.get(ref) is None:
@@ -235,16 +243,21 @@ class Api:
         """Store a new record made of ``item`` (company reference already resolved)."""
         store = self.store
         record: Record = {"_id": store.ids.new(), **item}
+        self.revenue.before_write(model, record, record)
         if "__v" in model.fields:
             record.setdefault("__v", 0)
         store.stamp_create(model, record, now)
         store.fill_company_name(model, record)
-        return store.collection(model).insert(record)
+        store.collection(model).insert(record)
+        self.revenue.after_write(model, record, None)
+        return record
 
     def apply_changes(
         self, model: Model, record: Record, changes: dict[str, Any], now: str
     ) -> None:
         """Write ``changes`` to a stored record and bump its update timestamps."""
+        old_parent = self.revenue.parent_of(model, record)
+        self.revenue.before_write(model, changes, record)
         old_custom = record.get("custom")
         if isinstance(changes.get("custom"), dict) and isinstance(old_custom, dict):
             changes["custom"] = {**old_custom, **changes["custom"]}
@@ -255,6 +268,7 @@ class Api:
         coll.update(record, changes)
         if model.company_field in changes:
             self.store.fill_company_name(model, record)
+        self.revenue.after_write(model, record, old_parent)
 
     def bulk_upsert(self, model: Model, body: Any) -> Result:
         """``PUT /<path>`` with an array: match each item on the keyables, update or create."""

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from planhat_common.fieldtypes import Shape
 from planhat_common.registry import CUSTOM_FIELD_TYPES, MODELS, Model, find_model, get_model
+from planhat_sandbox.seed_revenue import finish_line_item, finish_product, roll_up_deals
 from planhat_sandbox.store import Record, Store, company_name_field, iso_ms
 from planhat_sandbox.values import (
     BASE_EPOCH_DAY,
@@ -135,6 +136,8 @@ class Seeder:
         self.custom_fields: dict[str, list[Record]] = {}
         self.records = records
         self.model_records = dict(model_records or {})
+        #: Seeded records of the models the model being seeded references, by model name.
+        self.referenced: dict[str, list[Record]] = {}
 
     def count(self, model: Model) -> int:
         """How many records to seed for ``model``."""
@@ -155,6 +158,9 @@ class Seeder:
                 self.seed_dimension_data(model)
             else:
                 self.seed_model(model)
+        line_items = find_model("line_items")
+        if line_items is not None:
+            roll_up_deals(self.store, line_items)
         for model in order:
             self.seed_custom_values(model)
 
@@ -237,6 +243,10 @@ class Seeder:
             if f and f in model.fields
         ]
         templates: list[Record] = []
+        self.referenced = {
+            target: list(store.collection(target).records.values())
+            for _field, target in model.references
+        }
         for i in range(n):
             if i < TEMPLATES:
                 record: Record = {"_id": store.ids.new()}
@@ -293,6 +303,15 @@ class Seeder:
             if model.fields[ref].items is not None:
                 others = some(rng, companies, min(len(companies), below(rng, 2)))
                 record[ref] = list(dict.fromkeys([company["_id"], *(c["_id"] for c in others)]))
+        self._finish_revenue(model, record, rng)
+
+    def _finish_revenue(self, model: Model, record: Record, rng: random.Random) -> None:
+        """Coherent catalog entries and line items (seed_revenue.py)."""
+        if model.name == "products":
+            finish_product(rng, record)
+        elif model.name == "line_items" and self.referenced.get("deals"):
+            products = self.referenced.get("products", [])
+            finish_line_item(rng, model, record, self.referenced["deals"], products)
 
     def _remember(self, model: Model, records: Any) -> None:
         """Keep ids that later models reference."""

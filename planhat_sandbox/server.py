@@ -13,8 +13,7 @@ from planhat_sandbox.app import SandboxApp
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
-
-    from typing_extensions import Self
+    from typing import Self
 
     from planhat_sandbox.store import Store
 

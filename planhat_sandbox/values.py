@@ -216,7 +216,7 @@ def _loosely_spelled(value: Any, shapes: frozenset[Shape]) -> Any:
     if type(value) is bool and Shape.STRING not in shapes:
         return "true" if value else "false"
     if type(value) is str and Shape.DATETIME in shapes and Shape.STRING not in shapes:
-        instant = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        instant = dt.datetime.fromisoformat(value)
         if instant.microsecond // 1000 % 2:
             return value[:10]  # a bare date
         return round(instant.timestamp() * 1000)  # epoch milliseconds

@@ -140,6 +140,7 @@ STATUSES: Mapping[str, tuple[str, ...]] = {
     "invoices": ("pending", "paid", "overdue"),
     "opportunities": ("active", "won", "lost"),
     "licenses": ("ongoing", "renewed", "lost"),
+    "line_items": ("ongoing", "renewed", "lost"),
     "timesheets": ("draft", "submitted", "approved", "returned"),
 }
 DEFAULT_STATUSES = ("open", "in progress", "done", "closed")
@@ -150,6 +151,7 @@ CHOICES: Mapping[str, tuple[str, ...]] = {
     "priority": ("low", "medium", "high"),
     "severity": ("low", "medium", "high", "critical"),
     "salesStage": ("Discovery", "Demo", "Proposal", "Negotiation"),
+    "stage": ("Discovery", "Proposal", "Negotiation", "Closed Won", "Closed Lost"),
     "renewalStatus": ("ongoing", "renewed", "lost"),
     "renewalUnit": ("month", "year"),
     "noticeUnit": ("month", "day"),

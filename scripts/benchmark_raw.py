@@ -49,7 +49,7 @@ def raw_tap(url: str, token: str, models: list[str], schema_file: Path | None) -
             response = session.get(url + path, params=params)
             response.raise_for_status()
             page = json.loads(response.content)
-            extracted = dt.datetime.now(dt.timezone.utc).isoformat()
+            extracted = dt.datetime.now(dt.UTC).isoformat()
             for record in page:
                 message = {
                     "type": "RECORD",

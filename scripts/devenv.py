@@ -6,7 +6,7 @@
   installation guide, https://docs.meltano.com/getting-started/installation, asks for a clean
   environment of its own). Meltano brings uv, which then builds ``.venv`` quickly.
 
-Only the standard library is used, so this runs on any Python >= 3.10 before anything is
+Only the standard library is used, so this runs on any Python 3 before anything is
 installed.
 """
 
@@ -23,6 +23,8 @@ PROJECT_VENV = ROOT / ".venv"
 MELTANO_VENV = ROOT / ".venv-meltano"
 MELTANO_VERSION = "4.4.1"
 BIN = "Scripts" if os.name == "nt" else "bin"
+#: pyproject.toml's requires-python (3.10 reached its end of life in October 2026).
+MINIMUM_PYTHON = (3, 11)
 
 
 def say(message: str) -> None:
@@ -54,20 +56,23 @@ def ensure_meltano() -> Path:
     return meltano
 
 
-def ensure_project() -> Path:
-    """The project venv's python, synced to ``uv.lock`` when pyproject or the lock changed.
+def ensure_project(python: Path | str = sys.executable, venv_dir: Path = PROJECT_VENV) -> Path:
+    """A project venv's python, synced to ``uv.lock`` when pyproject or the lock changed.
 
     ``uv sync --locked`` installs exactly the locked versions (the project editable, the
     sandbox extra, the test and lint tools) and refuses a lock that no longer matches
     pyproject.toml: after changing dependencies, run ``uv lock`` and commit ``uv.lock``.
+    ``python`` is the interpreter the venv is built on (scripts/test.py builds one per
+    supported Python version it finds).
     """
     uv = executable(MELTANO_VENV, "uv")
-    python = executable(PROJECT_VENV, "python")
-    stamp = PROJECT_VENV / ".installed-lock"
-    inputs = (ROOT / "pyproject.toml").read_text() + (ROOT / "uv.lock").read_text()
-    if not python.exists() or not stamp.exists() or stamp.read_text() != inputs:
-        say("Installing planhat-singer (editable) with its locked test and lint tools")
-        env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(PROJECT_VENV)}
+    venv_python = executable(venv_dir, "python")
+    stamp = venv_dir / ".installed-lock"
+    inputs = f"{python}\n" + (ROOT / "pyproject.toml").read_text() + (ROOT / "uv.lock").read_text()
+    if not venv_python.exists() or not stamp.exists() or stamp.read_text() != inputs:
+        say(f"Installing planhat-singer (editable) with its locked test and lint tools "
+            f"into {venv_dir.name}/")  # fmt: skip
+        env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv_dir)}
         run(
             uv,
             "sync",
@@ -76,7 +81,7 @@ def ensure_project() -> Path:
             "--project",
             ROOT,
             "--python",
-            sys.executable,
+            python,
             "--extra",
             "sandbox",  # the sandbox runs the tests and the demo
             "--group",
@@ -88,13 +93,16 @@ def ensure_project() -> Path:
             env=env,
         )
         stamp.write_text(inputs)
-    return python
+    return venv_python
 
 
 def ensure_all() -> tuple[Path, Path]:
     """Both environments; returns (project python, meltano)."""
-    if sys.version_info < (3, 10):  # noqa: UP036 - this file must run on anything to say so
-        sys.exit("planhat-singer needs Python >= 3.10")
+    if sys.version_info < MINIMUM_PYTHON:
+        sys.exit(
+            f"planhat-singer needs Python >= {'.'.join(map(str, MINIMUM_PYTHON))}; this is "
+            f"{sys.version.split()[0]}. Run this script with a newer python3."
+        )
     meltano = ensure_meltano()
     return ensure_project(), meltano
 

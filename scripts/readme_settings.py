@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -30,18 +31,25 @@ SDK_SETTINGS = (
 )
 
 
+def about_json(plugin: str) -> dict[str, Any]:
+    """The plugin's ``--about --format=json``, from the console script beside this Python."""
+    bindir = Path(sys.executable).parent
+    return cast(
+        "dict[str, Any]",
+        json.loads(
+            subprocess.run(
+                [str(bindir / plugin), "--about", "--format=json"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        ),
+    )
+
+
 def settings_table(plugin: str) -> str:
     """A markdown table of the plugin's own settings."""
-    bindir = Path(sys.executable).parent
-    about = json.loads(
-        subprocess.run(
-            [str(bindir / plugin), "--about", "--format=json"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
-    schema = about["settings"]
+    schema = about_json(plugin)["settings"]
     required = set(schema.get("required", []))
     rows = ["| Setting | Type | Default | Description |", "| --- | --- | --- | --- |"]
     for name, prop in schema["properties"].items():

@@ -68,13 +68,17 @@ class Coercer:
         custom: Mapping[str, FieldType] | None,
         *,
         unions_as_text: bool = False,
+        report_undeclared: bool = True,
     ) -> None:
         """Remember the declared types of top-level and ``custom`` fields.
 
         With ``unions_as_text``, values of union-typed fields are emitted as JSON text
-        (after the same check, conversion or rescue).
+        (after the same check, conversion or rescue). Without ``report_undeclared``, fields
+        no source declares are not listed at the end (flattening moves them and says so,
+        flattening.py).
         """
         self.stream = stream
+        self.report_undeclared = report_undeclared
         declared = {k: v for k, v in fields.items() if k not in _NOT_PLANHAT}
         if custom:
             declared.setdefault(CUSTOM, OBJ)  # the tenant defines custom fields for the model
@@ -177,7 +181,7 @@ class Coercer:
                 value,
                 RESCUED,
             )
-        if self.undeclared:
+        if self.undeclared and self.report_undeclared:
             LOGGER.info(
                 "Stream '%s': fields no public source declares were passed through as they "
                 "came (loaders that build columns from the SCHEMA leave them out): %s.",

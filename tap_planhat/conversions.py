@@ -11,7 +11,9 @@ value is spelled, never what it says:
   ISO timestamp of that instant, when no precision is lost;
 * a date (``"2024-01-31"``) in a timestamp field becomes midnight UTC of that day, and in an
   epoch-day field (or a timestamp at midnight UTC) the number of that day;
-* a number or boolean in a field that holds strings but not numbers becomes its JSON text.
+* a number or boolean in a field that holds strings but not numbers becomes its JSON text;
+* every timestamp, converted or kept, is written in one spelling, UTC to the microsecond
+  (``2024-01-31T10:00:00.123000+00:00``, :func:`canonical_timestamp`).
 
 Anything else that does not fit is not converted: the caller rescues it.
 
@@ -33,6 +35,7 @@ import orjson
 
 from planhat_common.epoch_days import epoch_day
 from planhat_common.fieldtypes import Shape
+from planhat_common.page_filter import normalise_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,7 +56,7 @@ class _NoFit:
 #: What a converter returns when the value fits no declared type (a value may be ``None``).
 NO_FIT: Final = _NoFit()
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 #: Epoch values above this are milliseconds (10^11 seconds is the year 5138).
 _MS_THRESHOLD = 1e11
 #: RFC 3339 as the ``rfc3339-validator`` package reads it (what JSON Schema validators use):
@@ -74,6 +77,16 @@ _QUICK_TIMESTAMP = re.compile(
     r"(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)",
     re.ASCII,
 )
+#: :data:`_QUICK_TIMESTAMP` in the one spelling the tap writes (:func:`canonical_timestamp`):
+#: what most timestamps already are once a page was read, and what needs no conversion.
+_QUICK_CANONICAL = re.compile(
+    r"(?!0000)\d{4}-" + _MONTH_DAY + r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}\+00:00",
+    re.ASCII,
+)
+#: The shape of that spelling, for a value already known to be a timestamp.
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", re.ASCII)
+#: Digits of a fraction of a second beyond the microsecond.
+_BELOW_MICROSECOND = re.compile(r"\.\d{6}(\d+)", re.ASCII)
 _DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)")
 _MIDNIGHT = re.compile(r"(\d{4}-\d\d-\d\d)T00:00:00(?:\.0+)?(?:Z|[+-]00:00)")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
@@ -115,9 +128,29 @@ def _date(value: str) -> dt.date | None:
         return None
 
 
+def canonical_timestamp(value: str) -> str:
+    """The tap's one spelling of the timestamp ``value`` (which :func:`is_timestamp` accepts).
+
+    UTC to the microsecond, ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``: what the SDK writes for its
+    bookmark signpost and the tap for replication keys (:func:`normalise_timestamp`), so one
+    table holds one spelling and bookmarks compare as strings in time order (docs/
+    field-types.md, "What the tap does with each value"). An instant this spelling cannot hold
+    without loss keeps its own: a fraction finer than a microsecond, or a year that UTC moves
+    out of 1-9999.
+    """
+    if _CANONICAL.fullmatch(value):
+        return value
+    finer = _BELOW_MICROSECOND.search(value)
+    if finer is not None and finer.group(1).strip("0"):
+        return value
+    try:
+        return normalise_timestamp(value)
+    except OverflowError:
+        return value
+
+
 def _iso(instant: dt.datetime) -> str:
-    spec = "milliseconds" if instant.microsecond % 1000 == 0 else "microseconds"
-    return instant.isoformat(timespec=spec).replace("+00:00", "Z")
+    return instant.isoformat(timespec="microseconds")
 
 
 def _epoch_timestamp(value: float) -> str | None:
@@ -146,7 +179,7 @@ def _decimal(value: str) -> Decimal | None:
 
 
 def _kept_timestamp(value: str) -> Any:
-    return value if is_timestamp(value) else NO_FIT
+    return canonical_timestamp(value) if is_timestamp(value) else NO_FIT
 
 
 def _whole_number(value: str) -> Any:
@@ -186,7 +219,7 @@ def _day_number(value: str) -> Any:
 def _midnight(value: str) -> Any:
     """A date in a timestamp field: midnight UTC of that day."""
     day = _date(value)
-    return NO_FIT if day is None else f"{day.isoformat()}T00:00:00.000Z"
+    return NO_FIT if day is None else f"{day.isoformat()}T00:00:00.000000+00:00"
 
 
 def _string_rules(shapes: frozenset[Shape]) -> list[Converter]:
@@ -334,10 +367,11 @@ class FieldCheck:
             del fixes[type(None)]
         self.fine: frozenset[type] = frozenset(fine)
         self.fixes: dict[type, Converter] = fixes
-        #: Matches most valid timestamps (all but February 29); others take :attr:`fixes`.
+        #: Matches most valid timestamps already in the tap's spelling (all but February 29);
+        #: others take :attr:`fixes`.
         self.quick_timestamp: Callable[[str], Any] | None = None
         if Shape.DATETIME in self.scalars and not as_text:
-            self.quick_timestamp = _QUICK_TIMESTAMP.fullmatch
+            self.quick_timestamp = _QUICK_CANONICAL.fullmatch
         self.item_fine = None if as_text else item_fine
 
     def fix(self, value: Any) -> Any:

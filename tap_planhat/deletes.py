@@ -56,7 +56,8 @@ def _is_hex(value: str) -> bool:
 
 def deletion_records(missing: Iterable[str]) -> Iterator[dict[str, Any]]:
     """One record per vanished id, stamped with when the deletion was noticed."""
-    noticed = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    # The tap's one timestamp spelling (conversions.canonical_timestamp).
+    noticed = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     for record_id in sorted(missing):
         yield {"_id": record_id, DELETED_AT: noticed}
 

@@ -13,7 +13,7 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
-from planhat_common.http import auth_error_message, describe_response
+from planhat_common.http import auth_error_message, describe_response, failure_text
 from tap_planhat.pagination import UnreadablePageError
 from tap_planhat.retries import gated, named_failures, owed_wait, retry_waits
 
@@ -116,12 +116,14 @@ class PlanhatHTTPStream(RESTStream[int]):
         wait = (
             details.get("wait") or owed_wait() or self.planhat_tap.connection.gate.budget.held_for()
         )
+        exc = details.get("exception")
+        request = next(iter(details.get("args") or ()), None)
         self.logger.warning(
             "Stream '%s': retrying in %.1fs after attempt %d: %s",
             self.name,
             wait,
             details.get("tries", 0),
-            details.get("exception"),
+            failure_text(exc, getattr(request, "url", None) or "") if exc else exc,
         )
 
     @override

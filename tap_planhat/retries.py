@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from planhat_common.call_gate import pause
 from planhat_common.errors import PlanhatError
-from planhat_common.http import TRANSIENT_EXCEPTIONS, redact
+from planhat_common.http import (
+    TRANSIENT_EXCEPTIONS,
+    HostNotFoundError,
+    host_not_found_message,
+    name_not_resolved,
+    redact,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable
@@ -39,6 +45,10 @@ def retry_waits(policy: RetryPolicy, gate: CallGate) -> Generator[float, Any, No
     meanwhile stops waiting, which ``backoff``'s own sleep cannot do. A 429's wait holds the
     whole gate (every caller waits); any other failure's wait is this call's own
     (:func:`owed_wait`, spent by :func:`gated`).
+
+    It ends when the policy gives up before ``max_tries`` (a host name that does not resolve,
+    :meth:`RetryPolicy.gives_up`): ``backoff`` then stops retrying and raises the failure
+    (tests/tap/test_retries.py holds it to that).
     """
     _OWED.set(0.0)
     exc = yield 0.0
@@ -46,6 +56,8 @@ def retry_waits(policy: RetryPolicy, gate: CallGate) -> Generator[float, Any, No
     while True:
         attempt += 1
         response = getattr(exc, "response", None)
+        if response is None and policy.gives_up(attempt, exc):
+            return
         status = None if response is None else response.status_code
         _OWED.set(gate.own_wait(status, policy.wait_seconds(attempt, response)))
         exc = yield 0.0
@@ -92,6 +104,9 @@ def named_failures(
         try:
             return func(prepared_request, *args)
         except TRANSIENT_EXCEPTIONS as exc:
+            if name_not_resolved(exc):
+                message = host_not_found_message(prepared_request.url or "", secrets)
+                raise HostNotFoundError(f"Stream '{stream_name}': {message}") from exc
             raise PlanhatError(
                 redact(
                     f"Stream '{stream_name}': giving up after {tries} attempts: "

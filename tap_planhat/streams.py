@@ -13,7 +13,9 @@ from planhat_common.page_filter import PageFilter, incremental_threshold
 from planhat_common.paging import OffsetPager
 from tap_planhat.coerce import Coercer
 from tap_planhat.deletes import deletions_since_last_scan
+from tap_planhat.flattening import FlatShaper, flattenable_schema, flattening_depth
 from tap_planhat.http_stream import ModelNotAvailableError, PlanhatHTTPStream
+from tap_planhat.log_notices import quiet_stream_notices
 from tap_planhat.pagination import PlanhatPaginator
 from tap_planhat.schemas import stream_schema
 from tap_planhat.stream_run import StreamRun
@@ -64,24 +66,39 @@ class PlanhatStream(PlanhatHTTPStream):
         # The SDK's flattening turns arrays and objects into JSON text but leaves a number or
         # boolean of the same field as it is, against the flattened schema (a string): so
         # with flattening on, fields of several JSON types are JSON text throughout.
-        as_text = bool(
-            tap.config.get("unions_as_json_text") or tap.config.get("flattening_enabled")
+        self.flattening_depth = flattening_depth(tap.config)
+        as_text = bool(tap.config.get("unions_as_json_text")) or self.flattening_depth is not None
+        schema = stream_schema(
+            model,
+            custom_fields,
+            deletions=bool(tap.config.get("detect_deletes")),
+            unions_as_text=as_text,
         )
-        super().__init__(
-            tap=tap,
-            name=model.name,
-            schema=stream_schema(
-                model,
-                custom_fields,
-                deletions=bool(tap.config.get("detect_deletes")),
-                unions_as_text=as_text,
-            ),
-            path=model.path,
-        )
+        if self.flattening_depth is not None:
+            schema = flattenable_schema(schema, self.flattening_depth)
+        super().__init__(tap=tap, name=model.name, schema=schema, path=model.path)
+        quiet_stream_notices(self.logger, partitioned=self.partitioned)
         self.replication_key = model.replication_key
         self._mask_resolved: SelectionMask | None = None
         self._mask_remembered = RememberingMask()
-        self.coerce = Coercer(model.name, model.fields, custom_fields, unions_as_text=as_text)
+        self.coerce = Coercer(
+            model.name,
+            model.fields,
+            custom_fields,
+            unions_as_text=as_text,
+            report_undeclared=self.flattening_depth is None,
+        )
+        self.flat = self._flat_shaper()
+
+    #: Whether the stream is read in partitions (one per company, ...): its per-partition
+    #: SDK notices are left out of the log (log_notices.py).
+    partitioned = False
+
+    def _flat_shaper(self) -> FlatShaper | None:
+        """What keeps flattened records within their SCHEMA (flattening.py); None: no flattening."""
+        if self.flattening_depth is None:
+            return None
+        return FlatShaper(self.name, self.effective_schema, self.flattening_depth)
 
     @cached_property
     def page_size(self) -> int:
@@ -100,6 +117,8 @@ class PlanhatStream(PlanhatHTTPStream):
     @override
     def apply_catalog(self, catalog: Catalog) -> None:
         super().apply_catalog(catalog)
+        # The SDK flattens the catalog's schema, which may differ from the stream's own.
+        self.flat = self._flat_shaper()
         if has_closed_object(self.effective_schema):
             # additionalProperties: false must drop undeclared fields: the SDK's pass does.
             self.TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.RECURSIVE
@@ -143,10 +162,16 @@ class PlanhatStream(PlanhatHTTPStream):
             yield from self._read(context)
         finally:
             run.close()
-            self.coerce.report()
+            self.partition_done(context)
             # The SDK writes no STATE after a stream whose bookmark did not move: without
             # this, its last RECORD lines would wait for the next stream's messages.
             self.planhat_tap.flush_output()
+
+    def partition_done(self, context: Context | None) -> None:  # noqa: ARG002
+        """After reading ``context`` (the whole stream, but for partitioned streams): report."""
+        self.coerce.report()
+        if self.flat is not None:
+            self.flat.report(self.logger)
 
     def _read(self, context: Context | None) -> Iterable[dict[str, Any]]:
         try:
@@ -222,7 +247,8 @@ class PlanhatStream(PlanhatHTTPStream):
 
     @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
-        return self.coerce(row)
+        row = self.coerce(row)
+        return row if self.flat is None else self.flat(row)
 
 
 class RememberingMask(SelectionMask):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from typing_extensions import override
 
 from planhat_common.about import PACKAGE_NAME, VersionedAbout
 from planhat_common.call_gate import DEFAULT_MAX_PARALLEL_REQUESTS
-from planhat_common.cli import run_command
+from planhat_common.cli import EXPECTED_FAILURES, run_command
 from planhat_common.client import ModelNotFoundError, PlanhatClient
 from planhat_common.registry import get_model, readable_models
 from planhat_common.runtime import tune_gc
@@ -23,6 +24,8 @@ from tap_planhat.schemas import custom_field_types
 from tap_planhat.streams import DEFAULT_LOOKBACK_MINUTES, PlanhatStream
 
 if TYPE_CHECKING:
+    import click
+
     from planhat_common.registry import Model
 
 
@@ -106,6 +109,28 @@ class TapPlanhat(VersionedAbout, Tap):
         """The SDK's tap, with its notices that do not apply here left out (log_notices.py)."""
         quiet_sdk_notices()
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    @override
+    def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
+        """Discovery, ending an expected failure with one plain line and closed files.
+
+        Discovery runs while click is still parsing the command line, so on a failure click
+        never closes the files it opened for earlier options (Meltano passes ``--state``
+        first): the interpreter then warned "unclosed file ... state.json" at exit. And
+        Meltano repeats a failed discovery's whole stderr inside its own error, where a JSON
+        log line reads as noise: the one error line is written as plain text instead.
+        """
+        if not value:  # click calls this on every run; only --discover is ours to end
+            return
+        try:
+            super().cb_discover(ctx, param, value)
+        except EXPECTED_FAILURES as exc:
+            cls.logger.debug("Where discovery failed:", exc_info=True)
+            print(f"{cls.name}: {exc}", file=sys.stderr, flush=True)  # noqa: T201
+            ctx.exit(1)
+        finally:
+            ctx.close()
 
     @cached_property
     def connection(self) -> PlanhatConnection:

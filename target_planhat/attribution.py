@@ -37,6 +37,14 @@ class RecordResult:
     planhat_id: str | None = None
     reason: str | None = None
 
+    @property
+    def known_id(self) -> str | None:
+        """Planhat's ``_id`` of the record: the one the answer gave, else its own ``_id`` key."""
+        if self.planhat_id:
+            return self.planhat_id
+        own = self.record.payload.get("_id")
+        return own if isinstance(own, str) and own else None
+
 
 def _matches(entry: Mapping[str, Any], values: dict[str, str]) -> bool:
     wanted = {k: v for k, v in entry_values(entry).items() if k != "_id" or "_id" in values}

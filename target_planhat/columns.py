@@ -9,20 +9,22 @@ records are mapped with.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from target_planhat.fieldnames import ColumnMap, map_columns
+from target_planhat.fieldnames import ColumnClashError, ColumnMap, map_columns
 from target_planhat.records import (
     COMPANY_EXTERNAL_ID,
     COMPANY_SOURCE_ID,
     MappingOptions,
     Mode,
     email_column,
+    key_from_columns,
 )
+from target_planhat.reference_columns import reference_columns
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from planhat_common.registry import Model
 
@@ -45,7 +47,12 @@ class StreamColumns:
 
 def accepted_names(model: Model) -> set[str]:
     """Field names an input column may be matched to for ``model``."""
-    names = {*model.fields, *REFERENCE_COLUMNS, *(email_column(r) for r in model.user_refs)}
+    names = {
+        *model.fields,
+        *REFERENCE_COLUMNS,
+        *(email_column(r) for r in model.user_refs),
+        *reference_columns(model),
+    }
     if model.external_id_field:
         names.add(EXTERNAL_ID)  # sent as the model's own external id field (extId)
     return names
@@ -84,6 +91,26 @@ def stream_columns(
         key = next((k for k in declared if k), None)
     mapped = replace(mapping, renames=columns.renames, key=key)
     return StreamColumns(mapped, columns, key_fields, key_columns)
+
+
+def unmapped_record_key(
+    record: Mapping[str, Any],
+    setup: StreamColumns | None,
+    mapping: MappingOptions,
+    key_properties: Sequence[str],
+) -> tuple[str, str] | None:
+    """The key a record rejected before mapping would have been written under.
+
+    ``setup`` None: the stream's columns are not planned yet (its SCHEMA lists no properties
+    and no record was mapped); they are matched from the record's own columns, as they would
+    be for a record that passes.
+    """
+    if setup is None:
+        try:
+            setup = stream_columns(mapping, list(record), key_properties, None)
+        except ColumnClashError:
+            return None
+    return key_from_columns(record, setup.mapping)
 
 
 def keyless_problem(stream: str, mode: Mode, setup: StreamColumns) -> str | None:

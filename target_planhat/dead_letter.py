@@ -27,7 +27,7 @@ class DeadLetter(JsonLinesFile):
     ) -> None:
         """Append one line."""
         entry = {
-            "time": dt.datetime.now(tz=dt.timezone.utc).isoformat(),
+            "time": dt.datetime.now(tz=dt.UTC).isoformat(),
             "stream": stream,
             "model": model,
             "reason": reason,

@@ -65,6 +65,18 @@ class KeyLookups:
         self._key_indexes[model.name] = index
         return index
 
+    def fresh_key_index(self, model: Model, on_page: Callable[[], None]) -> Mapping[Key, str]:
+        """Like :meth:`key_index`, after listing the model again (its records changed since).
+
+        Keys this run wrote without learning their ``_id`` are kept, as ``""`` if still unseen.
+        """
+        with self._lock:
+            written = {k for k, v in self._key_indexes.pop(model.name, {}).items() if not v}
+            index = self._index(model, on_page)
+            for key in written:
+                index.setdefault(key, "")
+            return index
+
     def find_id(self, model: Model, key: Key | None, on_page: Callable[[], None]) -> str | None:
         """The Planhat ``_id`` of the model's record with ``key`` (one key scan), or None."""
         if key is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from target_planhat.attribution import RecordResult, attribute
 from target_planhat.records import MappedRecord, Mode
@@ -10,7 +10,7 @@ from target_planhat.results import assign_errors
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
     from target_planhat.key_lookups import KeyLookups
     from target_planhat.results import BulkOutcome, ItemError
@@ -18,8 +18,19 @@ if TYPE_CHECKING:
     from target_planhat.run_files import RunFiles
     from target_planhat.run_summary import StreamCounts
 
+UNCHANGED_REASON = "not sent: as an earlier run wrote it (sync ledger)"
 #: Keys named in the dead letter line of an error Planhat reported against a whole chunk.
 CHUNK_KEYS_SHOWN = 20
+
+
+class Reject(NamedTuple):
+    """A record rejected before it was mapped (it failed validation, or mapping itself)."""
+
+    #: As received (without ``_sdc_*`` metadata), for the dead letter file.
+    record: dict[str, Any]
+    reason: str
+    #: ``(field, value)`` its key columns give, as a written record's key is chosen.
+    key: tuple[str, str] | None
 
 
 class StreamOutcomes:
@@ -52,6 +63,11 @@ class StreamOutcomes:
         if self._files.results is not None and results:
             self._files.results.write(self._stream, self._model, results)
 
+    def left_unchanged(self, record: MappedRecord, planhat_id: str | None) -> None:
+        """Count and report a record not sent, as an earlier run wrote it (sync ledger)."""
+        self._counts.add(unchanged=1)
+        self.report([RecordResult(record, "unchanged", planhat_id, UNCHANGED_REASON)])
+
     def reject(self, record: MappedRecord, reason: str) -> None:
         """Count a record (and whatever was merged into it) as rejected and dead-letter it."""
         self.report([RecordResult(record, "rejected", reason=reason)])
@@ -64,13 +80,9 @@ class StreamOutcomes:
             key=record.key_label,
         )
 
-    def reject_raw(self, record: dict[str, Any], reason: str) -> None:
-        """Reject a record that could not even be mapped."""
-        self.report([RecordResult(MappedRecord(record, record, None), "rejected", reason=reason)])
-        self._counts.add(rejected=1)
-        self._files.dead_letter.write(
-            stream=self._stream, model=self._model, reason=reason, record=record
-        )
+    def reject_raw(self, reject: Reject) -> None:
+        """Reject a record that was not mapped, under the key its columns give."""
+        self.reject(MappedRecord(reject.record, reject.record, reject.key), reject.reason)
 
     def reject_delete(self, record_id: str, reason: str) -> None:
         """Count and dead-letter a delete of a record the stream no longer has."""
@@ -96,11 +108,16 @@ class StreamOutcomes:
             key=", ".join(keys) + more,
         )
 
-    def remember_written(self, records: Iterable[MappedRecord]) -> None:
-        """Note records Planhat confirmed in the sync ledger."""
-        entries = [r.ledger_entry for r in records if r.ledger_entry is not None]
+    def confirmed(self, results: Sequence[RecordResult]) -> None:
+        """Report records Planhat confirmed, and note them (with their ids) in the sync ledger."""
+        entries = [
+            (*r.record.ledger_entry, r.known_id)
+            for r in results
+            if r.record.ledger_entry is not None
+        ]
         if entries:
             self._files.sync_ledger.remember(entries)
+        self.report(list(results))
 
     def _known_id(self, record: MappedRecord) -> str | None:
         return self._lookups.known_id(self._route.model, record.key)
@@ -115,12 +132,16 @@ class StreamOutcomes:
             self.reject(chunk[index], "; ".join(reasons))
         for error in unmatched:
             self.reject_chunk(error, chunk)
-        if not unmatched:
-            # Only what Planhat certainly took: a record left out is just sent again.
-            self.remember_written(r for i, r in enumerate(chunk) if i not in by_record)
-        if self._files.results is not None:
+        # Only what Planhat certainly took goes to the ledger: a record left out is just
+        # sent again. Push items have no ledger entry: then the ledger file is not even read.
+        remember = not unmatched and any(r.ledger_entry is not None for r in chunk)
+        if remember or self._files.results is not None:
             results = attribute(chunk, outcome, by_record, len(unmatched), self._known_id)
-            self.report([r for r in results if r.outcome != "rejected"])
+            written = [r for r in results if r.outcome != "rejected"]
+            if remember:
+                self.confirmed(written)
+            else:
+                self.report(written)
         accounted = outcome.created + outcome.updated + outcome.unchanged + len(outcome.errors)
         if accounted < len(chunk):
             self._logger.warning(

@@ -10,6 +10,12 @@ arrives as a float (Planhat stores numbers as 64-bit values anyway).
 The reader also counts lines: an input that breaks the Singer protocol (a line that is not
 JSON, a RECORD before its SCHEMA, a stream no model matches) fails the run with a message
 naming the line number and the stream, so the user can find it in a large file or pipe.
+
+In a dry run the reader hands STATE messages elsewhere (:meth:`FastSingerReader.divert_state`)
+instead of to the target, which then never has a STATE to write: Meltano saves every STATE a
+target writes, so a dry run that passed the tap's bookmark on would make the next real run
+start after the records the dry run did not write (docs/writes.md, "Dry runs and Meltano
+state").
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 from singer_sdk.exceptions import InvalidInputLine, RecordsWithoutSchemaException
-from singer_sdk.io_base import SingerReader
+from singer_sdk.io_base import SingerMessageType, SingerReader
 from typing_extensions import override
 
 from target_planhat.errors import StreamSetupError
@@ -41,6 +47,11 @@ class FastSingerReader(SingerReader):
         super().__init__()
         self.line_number = 0
         self.stream: str | None = None
+        self._state_handler: Callable[[dict], None] | None = None
+
+    def divert_state(self, handler: Callable[[dict], None]) -> None:
+        """Hand every STATE message to ``handler`` instead of the target."""
+        self._state_handler = handler
 
     @override
     def deserialize_json(self, line: str) -> dict[str, Any]:
@@ -64,6 +75,10 @@ class FastSingerReader(SingerReader):
         callbacks: dict[str, Callable[[dict], None]],
     ) -> Counter[str]:
         lines = self._numbered(file_input if file_input is not None else self.default_input)
+        if self._state_handler is not None:
+            # The SDK's target sets the STATE it writes only in this callback (contract test
+            # test_a_state_the_reader_diverts_is_never_written).
+            callbacks = {**callbacks, SingerMessageType.STATE: self._state_handler}
         try:
             # Any iterable of lines does: the SDK only iterates over its input.
             return super().process_lines(lines, callbacks)  # type: ignore[arg-type]

@@ -16,7 +16,9 @@ Rules (docs/planhat-api.md, "Keyed access (extid-/srcid-)", "Bulk upsert", "Mode
   ``srcid-<v>``; a plain ``companyId`` is used as it is.
 * ``externalId`` is renamed to the model's own external id field (``extId`` on invoices).
 * ``ownerEmail`` (``<user reference>Email``) is set aside for the sink to resolve to a user
-  ``_id``; a stream's defaults (``type: note`` for notes) fill fields the record lacks.
+  ``_id``; reference columns (``dealExternalId``, reference_columns.py) stay in the payload,
+  outside ``custom``, until the sink resolves them to ``dealId``; a stream's defaults
+  (``type: note`` for notes) fill fields the record lacks.
 * Fields the model does not know go into ``custom`` according to the ``custom_fields`` setting.
 * The key is the configured field, else the first keyable (registry order) the record carries.
 """
@@ -34,6 +36,7 @@ import orjson
 
 from planhat_common.rescued import RESCUED, restore
 from planhat_common.singer_columns import DELETED_AT, SDC_PREFIX
+from target_planhat.reference_columns import take_reference_columns
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -45,7 +48,7 @@ COMPANY_SOURCE_ID = "companySourceId"
 CUSTOM = "custom"
 
 
-class Mode(str, enum.Enum):
+class Mode(enum.StrEnum):
     """What a stream may do to Planhat records."""
 
     UPSERT = "upsert"
@@ -323,9 +326,29 @@ def map_record(record: Mapping[str, Any], options: MappingOptions) -> MappedReco
     _map_company(working, model)
     _map_external_id(working, model)
     emails = _take_user_emails(working, model) if model.user_refs else {}
+    references = take_reference_columns(working, model) if model.references else {}
     payload = _map_custom(working, options)
+    # Kept in the payload, so the sync ledger sees a record move to another deal.
+    payload.update(references)
     key = choose_key(payload, model, options.key)
     return MappedRecord(payload, original, key, deleted, user_emails=emails)
+
+
+def key_from_columns(record: Mapping[str, Any], options: MappingOptions) -> tuple[str, str] | None:
+    """The key ``record`` would be written under, from its key columns alone.
+
+    For a record rejected before it could be mapped (a value failed validation or cannot be
+    serialised): the key is chosen exactly as :func:`map_record` chooses it (renames,
+    exclusions, the model's external id field), from the columns that can hold a keyable, so
+    a bad value elsewhere in the record does not matter.
+    """
+    model = options.model
+    keyish = {*model.keyables, "externalId"}
+    columns = {k: v for k, v in record.items() if options.renames.get(k, k) in keyish}
+    try:
+        return map_record(columns, options).key
+    except RecordRejectedError:
+        return None
 
 
 def missing_for_create(

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from target_planhat.attribution import RecordResult
-    from target_planhat.records import MappedRecord
 
 
 class ResultsFile(JsonLinesFile):
@@ -26,7 +25,7 @@ class ResultsFile(JsonLinesFile):
 
     def write(self, stream: str, model: str, results: Iterable[RecordResult]) -> None:
         """Append the outcomes of some records of one stream."""
-        now = dt.datetime.now(tz=dt.timezone.utc).isoformat()
+        now = dt.datetime.now(tz=dt.UTC).isoformat()
         self.append(
             {
                 "time": now,
@@ -34,14 +33,9 @@ class ResultsFile(JsonLinesFile):
                 "model": model,
                 "key_field": r.record.key[0] if r.record.key else None,
                 "key_value": r.record.key[1] if r.record.key else None,
-                "planhat_id": r.planhat_id or _own_id(r.record),
+                "planhat_id": r.known_id,
                 "outcome": r.outcome,
                 "reason": r.reason,
             }
             for r in results
         )
-
-
-def _own_id(record: MappedRecord) -> str | None:
-    value = record.payload.get("_id")
-    return value if isinstance(value, str) and value else None

@@ -64,8 +64,11 @@ class RunSinks:
         self._drain(sink)
 
     def drain_parents_of(self, sink: Sink, model: Model) -> None:
-        """Write pending companies before records of ``model`` that reference them."""
-        if not model.company_field:
+        """Write pending companies (and other referenced models) before records of ``model``."""
+        parent_models = {target for _field, target in model.references}
+        if model.company_field:
+            parent_models.add(COMPANIES)
+        if not parent_models:
             return
         with self._lock:
             parents = [
@@ -73,7 +76,7 @@ class RunSinks:
                 for other, written in self._sinks
                 if other is not sink
                 and written is not None
-                and written.name == COMPANIES
+                and written.name in parent_models
                 and other.current_size > 0
             ]
         for parent in parents:

@@ -120,7 +120,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=False,
         title="Dry run",
         description="Validate, map and batch records and log the calls that would be "
-        "made, without writing anything.",
+        "made, without writing anything. No STATE is passed on, so under Meltano the "
+        "bookmark stays where it was and the next real run writes the same records.",
     ),
     th.Property(
         "hard_delete",

@@ -37,10 +37,9 @@ class SingleRecordSink(PlanhatSink):
             self.counts.count_call()
             if reply.ok:
                 self._count(outcome, record.count)
-                self.outcomes.remember_written([record])
                 body = reply.body if isinstance(reply.body, dict) else {}
                 new_id = body.get("_id") if isinstance(body.get("_id"), str) else record_id
-                self.outcomes.report([RecordResult(record, outcome, new_id)])
+                self.outcomes.confirmed([RecordResult(record, outcome, new_id)])
             elif 400 <= reply.status < 500:  # noqa: PLR2004
                 self.outcomes.reject(record, f"{method} failed: {reply.description}")
             else:

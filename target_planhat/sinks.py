@@ -27,11 +27,13 @@ from target_planhat.columns import (
     log_column_matches,
     needs_custom_names,
     stream_columns,
+    unmapped_record_key,
 )
 from target_planhat.errors import StreamSetupError
 from target_planhat.fieldnames import ColumnClashError
 from target_planhat.hard_deletes import HardDeletes
-from target_planhat.outcomes import StreamOutcomes
+from target_planhat.outcomes import Reject, StreamOutcomes
+from target_planhat.progress import StreamProgress
 from target_planhat.records import (
     MappedRecord,
     RecordRejectedError,
@@ -39,6 +41,7 @@ from target_planhat.records import (
     merge_duplicates,
     put_user_ids,
 )
+from target_planhat.references import ReferenceResolver
 from target_planhat.services import services_of
 from target_planhat.unchanged_records import UnchangedRecords
 from target_planhat.validation import INVALID_MARK, MarkingValidator, sink_schema
@@ -50,7 +53,6 @@ if TYPE_CHECKING:
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
     from singer_sdk.target_base import Target
 
-UNCHANGED_REASON = "not sent: as an earlier run wrote it (sync ledger)"
 SKIPPED = "the stream matches no Planhat model (skip_unknown_streams)"
 #: Placeholder for a missing key property, so the SDK's key check lets the record through
 #: to be dead-lettered.
@@ -97,6 +99,9 @@ class PlanhatSink(BatchSink):
             self.outcomes.reject,
             partial(services.lookups.key_index, self.route.model, self.counts.count_call),
         )
+        self.references = ReferenceResolver(
+            self.route.model, services.lookups, self.counts.count_call, self.outcomes.reject
+        )
         self.deletes = HardDeletes(
             self.route,
             client=services.client,
@@ -107,6 +112,7 @@ class PlanhatSink(BatchSink):
             enabled=settings.hard_delete,
             dry_run=settings.dry_run,
         )
+        self.progress = StreamProgress(stream_name, self.counts, self.logger, dry_run=self.dry_run)
         #: Column names, key and mapping; from the SCHEMA, or the first record when the
         #: SCHEMA declares no properties.
         self.columns: StreamColumns | None = None
@@ -165,13 +171,9 @@ class PlanhatSink(BatchSink):
         """Schema and date checks that dead-letter a bad record instead of failing the run."""
         if not self.validate_schema:
             return None
-        # The declared schema, plus the _sdc_* fields the SDK adds when add_record_metadata.
-        metadata = {k: v for k, v in self.schema["properties"].items() if k.startswith("_sdc_")}
-        schema = {
-            **self.declared_schema,
-            "properties": {**self.declared_schema.get("properties", {}), **metadata},
-        }
-        return MarkingValidator(schema, check_formats=self.validate_field_string_format)
+        return MarkingValidator.for_sink(
+            self.declared_schema, self.schema, check_formats=self.validate_field_string_format
+        )
 
     @property
     @override
@@ -221,18 +223,25 @@ class PlanhatSink(BatchSink):
             users = self.services.lookups.user_ids_by_email(self.counts.count_call)
             problem = put_user_ids(mapped, users)
             if problem:
-                self.batch_reject(context, record, problem)
+                self.batch_reject(context, record, problem, mapped)
                 return
         if self.unchanged.unchanged(mapped):
-            self.counts.add(unchanged=1)
-            self.outcomes.report([RecordResult(mapped, "unchanged", reason=UNCHANGED_REASON)])
+            self.outcomes.left_unchanged(mapped, self.unchanged.planhat_id(mapped))
             return
         context.setdefault("records", []).append(mapped)
         self.batched += 1
 
-    def batch_reject(self, context: dict[str, Any], record: dict[str, Any], reason: str) -> None:
-        """Reject a record with the batch it came in."""
-        context.setdefault("rejects", []).append((record, reason))
+    def batch_reject(
+        self,
+        context: dict[str, Any],
+        record: dict[str, Any],
+        reason: str,
+        mapped: MappedRecord | None = None,
+    ) -> None:
+        """Reject a record with its batch; one not yet ``mapped`` under its columns' key."""
+        columns = self.columns, self.route.mapping, self.key_properties
+        key = mapped.key if mapped else unmapped_record_key(record, *columns)
+        context.setdefault("rejects", []).append(Reject(record, reason, key))
         self.batched += 1
 
     # -- per batch --------------------------------------------------------------------------
@@ -241,7 +250,7 @@ class PlanhatSink(BatchSink):
     def process_batch(self, context: dict[str, Any]) -> None:
         self.batched = 0
         records: list[MappedRecord] = context.get("records", [])
-        rejects: list[tuple[dict[str, Any], str]] = context.get("rejects", [])
+        rejects: list[Reject] = context.get("rejects", [])
         if records:
             # A full batch of children can drain before its companies' batch: write those
             # first, so references by externalId/sourceId resolve.
@@ -263,21 +272,20 @@ class PlanhatSink(BatchSink):
             self, partial(self.write_batch, records, rejects), background=self.is_full
         )
 
-    def write_batch(
-        self, merged: list[MappedRecord], rejects: list[tuple[dict[str, Any], str]]
-    ) -> None:
-        """Dead-letter the batch's local rejections, then check, write and delete."""
-        for record, reason in rejects:
-            self.outcomes.reject_raw(record, reason)
-        if not merged:
-            return
+    def write_batch(self, merged: list[MappedRecord], rejects: list[Reject]) -> None:
+        """Dead-letter the batch's local rejections, check, write and delete; log progress."""
+        for reject in rejects:
+            self.outcomes.reject_raw(reject)
         hard_delete = self.services.settings.hard_delete
         deletes = [r for r in merged if r.deleted and hard_delete]
-        writes = self.checks.passed([r for r in merged if not (r.deleted and hard_delete)])
+        # References resolve here, once the batches they point at were written (run_sinks.py).
+        writes = [r for r in merged if not (r.deleted and hard_delete)]
+        writes = self.checks.passed(self.references.resolve(writes))
         if writes:
             self.write(writes)
         if deletes:
             self.deletes.delete(deletes)
+        self.progress.batch_written()
 
     def write(self, records: list[MappedRecord]) -> None:
         """Send ready records (subclasses)."""
@@ -295,13 +303,7 @@ class PlanhatSink(BatchSink):
     @override
     def clean_up(self) -> None:
         super().clean_up()
-        if self.unchanged.count:
-            self.logger.info(
-                "Stream '%s': %d records are as an earlier run wrote them (sync ledger); "
-                "not sent again",
-                self.stream_name,
-                self.unchanged.count,
-            )
+        self.unchanged.log_count(self.logger)
         self.services.sinks.finish_run(self)
 
 

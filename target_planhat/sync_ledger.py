@@ -3,17 +3,22 @@
 Hightouch and Census send a warehouse row again only when it changed since their last
 successful sync; so does target-planhat. For each record Planhat confirmed (created, updated
 or unchanged in a bulk upsert's answer), the ledger keeps two 64-bit digests: of the record's
-identity (tenant API URL, stream, key) and of the payload sent. A later record with the same
-identity and payload is not sent again; the summary counts it as unchanged.
+identity (tenant API URL, stream, key) and of the payload sent, and Planhat's ``_id`` of the
+record when the answer said it. A later record with the same identity and payload is not
+sent again; the summary counts it as unchanged, and the results file gives it the ``_id`` the
+ledger kept, so every run's results file carries the ids, not only the first one's.
 
 The file (``sync_ledger_path``) holds one line per confirmed write, ``<identity> <payload>``
-in hex (34 bytes), never values or tokens:
+in hex, followed by `` <_id>`` when the id is known, never values or tokens. Files written
+before ids were kept (lines without one) are read as they are:
 
 * written only after Planhat confirmed the write, and flushed to disk before the next call,
   so a crash at any point leaves at most records that are sent again (never skipped wrongly);
-  a line cut short by a crash is ignored when the file is read back;
+  a line cut short by a crash is ignored when the file is read back (a line counts only when
+  it ends in a newline and holds two digests and at most one id);
 * compacted when it holds more than twice as many lines as identities (a new file written
-  aside, then moved into place), so it stays within 2 x 34 bytes per key ever synced.
+  aside, then moved into place), so it stays within two lines (at most 99 bytes each) per key
+  ever synced.
 
 Each write may bump ``updatedAt`` in Planhat even when nothing changed (the Hull connector's
 README, github.com/hull/hull-planhat, notes it for endusers), which also makes tap-planhat's
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +41,10 @@ if TYPE_CHECKING:
 
 DEFAULT_PATH = ".planhat_sync_ledger"
 _DIGEST_BYTES = 8
-_LINE_BYTES = 2 * 2 * _DIGEST_BYTES + 2
+_HEX = re.compile(rb"[0-9a-f]{%d}" % (2 * _DIGEST_BYTES))
+#: What a kept ``_id`` may look like (Planhat's are 24 hex digits); any other id is not kept,
+#: so a line always splits on spaces into its parts.
+_ID = re.compile(rb"[A-Za-z0-9_-]{1,64}")
 #: Compact when the file has this many lines more than the ledger has identities.
 _SLACK = 10_000
 
@@ -65,6 +74,8 @@ class SyncLedger:
         self.path = Path(path) if path else None
         self.read_only = read_only
         self._sent: dict[int, int] = {}
+        #: Planhat's ``_id`` by identity, where an answer gave it.
+        self._ids: dict[int, str] = {}
         self._lines = 0
         self._lock = threading.Lock()
         if self.path is not None and self.path.exists():
@@ -81,35 +92,59 @@ class SyncLedger:
     def _load(self, path: Path) -> None:
         with path.open("rb") as handle:
             for line in handle:
-                if len(line) != _LINE_BYTES:
+                parts = line.split(b" ")
+                if not line.endswith(b"\n") or len(parts) not in {2, 3}:
                     continue  # cut short by a crash
-                try:
-                    key, value = int(line[:16], 16), int(line[17:33], 16)
-                except ValueError:
+                parts[-1] = parts[-1][:-1]
+                if not (_HEX.fullmatch(parts[0]) and _HEX.fullmatch(parts[1])):
                     continue
-                self._sent[key] = value
+                planhat_id = parts[2] if len(parts) == 3 else None  # noqa: PLR2004
+                if planhat_id is not None and not _ID.fullmatch(planhat_id):
+                    continue
+                key = int(parts[0], 16)
+                self._sent[key] = int(parts[1], 16)
+                if planhat_id is not None:
+                    self._ids[key] = planhat_id.decode()
                 self._lines += 1
 
     def unchanged(self, identity: int, payload: int) -> bool:
         """Whether an earlier run wrote this payload for this identity."""
         return self._sent.get(identity) == payload
 
-    def remember(self, entries: Iterable[tuple[int, int]]) -> None:
-        """Note confirmed writes; on disk before this returns."""
+    def planhat_id(self, identity: int) -> str | None:
+        """Planhat's ``_id`` of the record an earlier run wrote for this identity, if known."""
+        return self._ids.get(identity)
+
+    def remember(self, entries: Iterable[tuple[int, int, str | None]]) -> None:
+        """Note confirmed writes ``(identity, payload, _id or None)``; on disk before this returns.
+
+        An entry without an id keeps the id an earlier write of the identity gave: the key
+        still names the same Planhat record.
+        """
         if self.path is None or self.read_only:
             return
-        entries = [(k, v) for k, v in entries if self._sent.get(k) != v]
-        if not entries:
+        lines: list[bytes] = []
+        changed: list[tuple[int, int, str | None]] = []
+        for identity, payload, given_id in entries:
+            planhat_id = given_id if given_id and _ID.fullmatch(given_id.encode()) else None
+            planhat_id = planhat_id or self._ids.get(identity)
+            if self._sent.get(identity) == payload and self._ids.get(identity) == planhat_id:
+                continue
+            changed.append((identity, payload, planhat_id))
+            lines.append(_line(identity, payload, planhat_id))
+        if not lines:
             return
-        data = b"".join(b"%016x %016x\n" % entry for entry in entries)
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("ab") as handle:
-                handle.write(data)
+                handle.write(b"".join(lines))
                 handle.flush()
                 os.fsync(handle.fileno())
-            self._sent.update(entries)
-            self._lines += len(entries)
+            for identity, payload, planhat_id in changed:
+                self._sent[identity] = payload
+                if planhat_id is not None:
+                    self._ids[identity] = planhat_id
+            self._lines += len(lines)
 
     def close(self) -> None:
         """Compact the file when it has grown well past one line per identity."""
@@ -118,8 +153,14 @@ class SyncLedger:
         with self._lock:
             aside = self.path.with_name(self.path.name + ".new")
             with aside.open("wb") as handle:
-                handle.write(b"".join(b"%016x %016x\n" % item for item in self._sent.items()))
+                handle.write(b"".join(_line(k, v, self._ids.get(k)) for k, v in self._sent.items()))
                 handle.flush()
                 os.fsync(handle.fileno())
             aside.replace(self.path)
             self._lines = len(self._sent)
+
+
+def _line(identity: int, payload: int, planhat_id: str | None) -> bytes:
+    if planhat_id is None:
+        return b"%016x %016x\n" % (identity, payload)
+    return b"%016x %016x %s\n" % (identity, payload, planhat_id.encode())

@@ -19,6 +19,7 @@ from target_planhat.bulk_sinks import BulkUpsertSink
 from target_planhat.connection_check import run_checks
 from target_planhat.errors import UnknownStreamError
 from target_planhat.key_lookups import KeyLookups
+from target_planhat.progress import quiet_full_sink_notice
 from target_planhat.push_sink import PushSink
 from target_planhat.reader import FastSingerReader
 from target_planhat.routing import Route, Router, dropped_by_stream_maps, unknown_stream_message
@@ -114,11 +115,15 @@ class TargetPlanhat(VersionedAbout, Target):
         super().__init__(**kwargs)
         self.max_parallelism = 1
         self._warned_unknown: set[str] = set()
+        self._state_withheld = False
+        quiet_full_sink_notice(self.logger)  # a line per written batch instead (progress.py)
         # Before reading any input: refuse clear-text URLs, and have every log line (libraries
         # log record contexts and URLs at DEBUG) redacted of the tokens from the start.
         connection = PlanhatConnection(self.config)
         _ = connection.api_url, connection.analytics_url
         settings = TargetSettings.from_config(self.config)
+        if settings.dry_run:
+            self._reader().divert_state(self._withhold_state)
         router = Router(self.config)
         router.check_settings()
         client = PlanhatClient(connection)
@@ -144,6 +149,26 @@ class TargetPlanhat(VersionedAbout, Target):
             files=files,
             sinks=sinks,
         )
+
+    def _reader(self) -> FastSingerReader:
+        reader = self.message_reader
+        if not isinstance(reader, FastSingerReader):
+            raise TypeError(f"dry_run needs {FastSingerReader.__name__} as the message reader")
+        return reader
+
+    def _withhold_state(self, _message: dict) -> None:
+        """Dry run: take each STATE from the SDK, which then writes none (bookmark kept).
+
+        Meltano saves every STATE a target writes; passed on by a dry run, the tap's bookmark
+        would make the next real run skip the records the dry run only planned
+        (docs/writes.md, "Dry runs and Meltano state"; reader.py).
+        """
+        if not self._state_withheld:
+            self._state_withheld = True
+            self.logger.info(
+                "Dry run: the input's STATE is not passed on, so the bookmark stays where it "
+                "was and the next real run reads these records again"
+            )
 
     @override
     def get_sink_class(self, stream_name: str) -> type[Sink]:

@@ -8,6 +8,8 @@ from target_planhat.records import merge_identity
 from target_planhat.sync_ledger import identity_digest, payload_digest
 
 if TYPE_CHECKING:
+    import logging
+
     from target_planhat.records import MappedRecord
     from target_planhat.routing import Route
     from target_planhat.run_files import RunFiles
@@ -57,3 +59,19 @@ class UnchangedRecords:
             return True
         self._changed.add(identity_key)
         return False
+
+    def log_count(self, logger: logging.Logger) -> None:
+        """Say how many of the stream's records were left out (at the sink's clean-up)."""
+        if self.count:
+            logger.info(
+                "Stream '%s': %d records are as an earlier run wrote them (sync ledger); "
+                "not sent again",
+                self._route.stream,
+                self.count,
+            )
+
+    def planhat_id(self, record: MappedRecord) -> str | None:
+        """Planhat's ``_id`` the ledger kept for a record left out as unchanged, if any."""
+        if record.ledger_entry is None:
+            return None
+        return self._files.sync_ledger.planhat_id(record.ledger_entry[0])

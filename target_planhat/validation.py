@@ -245,7 +245,8 @@ def readable_date(value: str, kind: str) -> bool:
         elif kind == "time":
             dt.time.fromisoformat(value)
         else:
-            dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            # Not redundant: 3.11's fromisoformat refuses a date with a "Z" ("2024-02-03Z").
+            dt.datetime.fromisoformat(value.replace("Z", "+00:00"))  # noqa: FURB162
     except ValueError:
         try:
             pendulum.parse(value)
@@ -286,6 +287,19 @@ class MarkingValidator(BaseJSONSchemaValidator):
             else FastValidator(schema)
         )
         self.dates = datelike_properties(schema)
+
+    @classmethod
+    def for_sink(
+        cls, declared: dict[str, Any], sink: dict[str, Any], *, check_formats: bool
+    ) -> MarkingValidator:
+        """A validator for a sink: the schema the tap declared, plus the sink's ``_sdc_*``.
+
+        ``sink`` is the sink's schema, which holds the ``_sdc_*`` fields the SDK adds when
+        add_record_metadata is on.
+        """
+        metadata = {k: v for k, v in sink["properties"].items() if k.startswith("_sdc_")}
+        schema = {**declared, "properties": {**declared.get("properties", {}), **metadata}}
+        return cls(schema, check_formats=check_formats)
 
     @override
     def validate(self, record: dict[str, Any]) -> None:

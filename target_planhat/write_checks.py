@@ -57,8 +57,8 @@ class WriteChecks:
     def _filter_by_mode(self, records: list[MappedRecord]) -> list[MappedRecord]:
         """Drop (and dead-letter) records the stream's mode forbids."""
         mode = self._route.mode
-        if mode is Mode.UPSERT:
-            return records
+        if mode is Mode.UPSERT or not records:
+            return records  # no key scan for a batch that holds only rejects
         index = self._existing_keys()
         kept = []
         for record in records:
@@ -88,20 +88,26 @@ class WriteChecks:
         return kept
 
     def _missing_fields(self, record: MappedRecord) -> str | None:
-        """Why Planhat would not take the record for lack of a field, or None."""
+        """Why Planhat would not take the record for lack of a field, or None.
+
+        The reason says which case it is: a record without a key (or in a create_only stream)
+        is created, so it needs every field creating one needs; a ticket needs ``email``
+        whatever its key.
+        """
         model = self._route.model
         if self._route.mapping.push:
             return push_item_problem(record.payload, model)
-        creates = record.key is None or self._route.mode is Mode.CREATE_ONLY
         required = self._route.mapping.required
-        missing = missing_for_create(record.payload, model, required) if creates else []
-        if model.name == "tickets" and "email" not in missing and not record.payload.get("email"):
-            # Planhat drops tickets without email silently (docs/planhat-api.md,
+        if record.key is None or self._route.mode is Mode.CREATE_ONLY:
+            missing = missing_for_create(record.payload, model, required)
+            if missing:
+                why = "no key, so it would be created" if record.key is None else "create_only"
+                return (
+                    f"{why}, and it lacks field(s) required to create a {model.planhat_name}: "
+                    f"{', '.join(missing)}"
+                )
+        if model.name == "tickets" and not record.payload.get("email"):
+            # Planhat drops tickets without email silently, keyed or not (docs/planhat-api.md,
             # "Required fields to create").
-            missing.append("email")
-        if not missing:
-            return None
-        return (
-            f"no key and missing field(s) required to create a {model.planhat_name}: "
-            f"{', '.join(missing)}"
-        )
+            return "no email: Planhat drops a ticket without one, keyed or not, without an error"
+        return None

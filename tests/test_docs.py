@@ -13,6 +13,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import plugin_definitions  # noqa: E402
 from readme_settings import SDK_SETTINGS, render  # noqa: E402
 
 PLUGINS = {"tap-planhat": "extractors", "target-planhat": "loaders"}
@@ -49,6 +50,22 @@ def test_meltano_yml_declares_every_setting(plugin: str) -> None:
     assert names <= set(settings)  # SDK settings users tune may be declared too
     secrets = {s["name"] for s in declared["settings"] if s.get("sensitive")}
     assert secrets == {"api_token", "tenant_token"}
+
+
+@pytest.mark.parametrize("plugin", sorted(PLUGINS))
+def test_plugin_definition_files_match_about(plugin: str) -> None:
+    path = plugin_definitions.definition_path(plugin)
+    assert path.read_text() == plugin_definitions.render(plugin), (
+        "run: python3 scripts/plugin_definitions.py"
+    )
+    shipped = yaml.safe_load(path.read_text())
+    settings = {s["name"]: s for s in shipped["settings"]}
+    assert set(settings) == set(about(plugin)["settings"]["properties"])
+    assert {n for n, s in settings.items() if s.get("sensitive")} == {"api_token", "tenant_token"}
+    assert "structured-logging" in shipped["capabilities"]
+    # Meltano passes typed values only for the kinds it knows.
+    assert all(s["kind"] in plugin_definitions.KINDS.values() or s["kind"] == "date_iso8601"
+               for s in settings.values())  # fmt: skip
 
 
 def _pyproject_version() -> str:

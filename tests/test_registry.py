@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from planhat_common.fieldtypes import DT
+from planhat_common.fieldtypes import DT, SS, B, N
 from planhat_common.registry import (
     MODELS,
     Verb,
@@ -32,6 +32,9 @@ EXPECTED = {
     "opportunities": "/opportunities",
     "projects": "/projects",
     "sales": "/sales",
+    "products": "/products",
+    "deals": "/deals",
+    "line_items": "/lineitems",
     "tasks": "/tasks",
     "tickets": "/tickets",
     "time_entries": "/timeentries",
@@ -56,8 +59,8 @@ def test_every_path_in_the_api_reference_table_is_covered() -> None:
         cells = [c.strip() for c in line.split("|")]
         if len(cells) > 2 and cells[2].startswith("`/"):
             paths.add(cells[2].strip("`").split("`")[0])
-    # New 2026 revenue models with unknown verbs, and the lean list, are not models here yet.
-    unconfirmed = {"/deals", "/products", "/leancompanies"}
+    # The lean list is a view of companies, not a model (docs/planhat-api.md).
+    unconfirmed = {"/leancompanies"}
     covered = {m.path for m in MODELS if m.path}
     assert "/companies" in paths, "the table was not found"
     assert paths - unconfirmed - covered == set()
@@ -75,6 +78,12 @@ def test_every_path_in_the_api_reference_table_is_covered() -> None:
         ("metrics", "dimension_data"),
         ("activities", "user_activities"),
         ("note", "conversations"),
+        ("line-items", "line_items"),
+        ("LINE_ITEMS", "line_items"),
+        ("lineitems", "line_items"),
+        ("LineItem", "line_items"),
+        ("deal", "deals"),
+        ("product", "products"),
     ],
 )
 def test_aliases_route_case_insensitively(name: str, model: str) -> None:
@@ -116,3 +125,34 @@ def test_model_facts_are_consistent() -> None:
             assert model.keyables, model.name
     all_aliases = [a for m in MODELS for a in m.accepted_names]
     assert len(all_aliases) == len(set(all_aliases)), "an alias routes to two models"
+
+
+def test_revenue_models_reference_their_parents_and_come_after_them() -> None:
+    order = [m.name for m in MODELS]
+    line_items = get_model("line_items")
+    assert dict(line_items.references) == {"dealId": "deals", "productId": "products"}
+    assert line_items.parent_field == "dealId"
+    assert line_items.required_for_create == ("dealId",)
+    assert get_model("deals").required_for_create == ("companyId",)
+    assert get_model("products").required_for_create == ("name",)
+    assert get_model("products").company_field is None
+    for model in MODELS:
+        for field_name, parent in model.references:
+            assert field_name in model.fields, (model.name, field_name)
+            assert order.index(parent) < order.index(model.name), (model.name, parent)
+        if model.parent_field:
+            assert model.parent_field in dict(model.references), model.name
+        for monthly, annual in model.annual_pairs:
+            assert {monthly, annual} <= model.fields.keys(), model.name
+    assert order.index("companies") < order.index("deals")
+
+
+def test_revenue_models_are_incremental_and_typed_from_the_developer_pages() -> None:
+    for name in ("products", "deals", "line_items"):
+        model = get_model(name)
+        assert model.replication_key == "updatedAt", name
+        assert model.fields["mrr"] == N, name
+        assert model.fields["arr"] == N, name
+    assert get_model("deals").fields["closeDate"] == DT
+    assert get_model("line_items").fields["fixedPeriod"] == B
+    assert get_model("products").fields["packages"] == SS

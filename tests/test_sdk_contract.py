@@ -29,6 +29,7 @@ from singer_sdk import RESTStream, Tap, Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import MissingKeyPropertiesError, RetriableAPIError
 from singer_sdk.helpers._state import increment_state
+from singer_sdk.io_base import SingerMessageType, SingerReader
 from singer_sdk.pagination import OffsetPaginator
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib import SelectionMask
@@ -307,6 +308,64 @@ def test_clean_up_error_propagates_and_final_state_is_not_written():
     assert raised, _broken("an exception from Sink.clean_up() propagates out of listen()", relies)
     assert out.getvalue() == "", _broken(
         "when Sink.clean_up() raises at end of input, the final STATE is not written", relies
+    )
+
+
+class _DivertingReader(SingerReader):
+    """Hands STATE messages to its own list instead of the target's callback."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.diverted: list = []
+
+    def process_lines(self, file_input, callbacks):
+        callbacks = {**callbacks, SingerMessageType.STATE: self.diverted.append}
+        return super().process_lines(file_input, callbacks)
+
+
+def test_a_state_the_reader_diverts_is_never_written():
+    target = type("_DivertingTarget", (_Target,), {"message_reader_class": _DivertingReader})()
+    messages = [_schema(), _record(1), _state({"bookmarks": 1}), _record(2)]
+    out = _listen(target, [*messages, _state({"bookmarks": 2})])
+
+    relies = "target_planhat/reader.py FastSingerReader.divert_state (dry runs write no STATE)"
+    assert [m["value"] for m in target.message_reader.diverted] == [
+        {"bookmarks": 1},
+        {"bookmarks": 2},
+    ], _broken(
+        "Target.listen hands every STATE message to the callbacks[SingerMessageType.STATE] "
+        "its message reader's process_lines(file_input, callbacks) receives",
+        relies,
+    )
+    batches = [e for e in target.events if e[0] == "batch"]
+    assert (out, batches) == ("", [("batch", "items", [1, 2])]), _broken(
+        "the target writes only a STATE its own STATE callback received: with every STATE "
+        f"handed elsewhere it writes none, and still drains its sinks (got {out!r}, {batches})",
+        relies,
+    )
+
+
+def test_a_full_sink_is_announced_on_the_targets_own_logger(caplog):
+    target = _target(_CountingSink)
+    with caplog.at_level(logging.INFO, logger=target.name):
+        _listen(target, [_schema()] + [_record(i, keep=True) for i in (1, 2, 3)])
+
+    announced = [
+        (r.name, r.msg, r.args)
+        for r in caplog.records
+        if str(r.msg).startswith("Target sink for '%s' is full.")
+    ]
+    assert announced == [
+        (
+            target.name,
+            "Target sink for '%s' is full. Current size is '%s'. Draining...",
+            ("items", 2),
+        )
+    ], _broken(
+        "when is_full is True the SDK logs one INFO record on the target's own logger "
+        "(logging.getLogger(target.name)) whose msg starts \"Target sink for '%s' is full.\" "
+        f"(got {announced})",
+        "target_planhat/progress.py FullSinkNoticeFilter (replaced by a line per written batch)",
     )
 
 

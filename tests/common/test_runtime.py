@@ -19,6 +19,10 @@ def test_tune_gc_raises_only_the_first_threshold() -> None:
 
 
 def test_importing_the_plugins_leaves_the_collector_alone() -> None:
-    code = "import gc, tap_planhat.tap, target_planhat.target; print(gc.get_threshold()[0])"
+    # Compared with the same interpreter's own default (700 up to 3.12, 2000 from 3.13).
+    code = (
+        "import gc; before = gc.get_threshold(); "
+        "import tap_planhat.tap, target_planhat.target; print(before == gc.get_threshold())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert int(out.stdout) == 700
+    assert out.stdout.strip() == "True"

@@ -83,8 +83,8 @@ def table_rows(path: str, table: str, columns: list[str]) -> dict[str, dict[str,
 
 def parse_time(value: str) -> dt.datetime:
     """An ISO timestamp as the naive UTC datetime DuckDB's TIMESTAMP holds."""
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def expected_value(emitted: Emitted, stream: str, field: str, record: Any, duck_type: str) -> Any:

@@ -71,8 +71,8 @@ def _emitted(value: Any, data_type: str) -> Any:
     if value is None:
         return None
     if data_type.startswith("timestamp"):
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        parsed = dt.datetime.fromisoformat(value)
+        return parsed.astimezone(dt.UTC).replace(tzinfo=None)
     if data_type == "text" and not isinstance(value, str):
         return json.dumps(value)  # a scalar union in TEXT: the value's text
     if data_type == "numeric":

@@ -112,3 +112,38 @@ def test_rejected_rows_go_to_the_dead_letter_file(
     assert summary["endusers"]["rejected"] == 1
     assert summary["licenses"]["rejected"] == 1
     assert summary["TOTAL"]["unchanged"] == 22
+
+
+STATE_ID = "dev:tap-spreadsheets-to-target-planhat"
+
+
+def test_a_dry_run_keeps_the_bookmark_so_the_next_run_loads_everything(
+    meltano: Any, sandbox: Any
+) -> None:
+    before = {model: len(sandbox.records(model)) for model in STREAMS}
+    meltano.env["TARGET_PLANHAT_BATCH_SIZE_ROWS"] = "4"
+    meltano.env["TARGET_PLANHAT_DRY_RUN"] = "true"
+    result = meltano("run", "tap-spreadsheets", "target-planhat")
+    log = result.stdout + result.stderr
+    total = meltano.summary(result)["TOTAL"]
+    assert (total["received"], total["created"]) == (22, 22)  # the forecast
+    assert {model: len(sandbox.records(model)) for model in STREAMS} == before
+    # Meltano saved nothing: no STATE came out of the target.
+    assert STATE_ID not in meltano("state", "list").stdout
+    assert "Dry run: the input's STATE is not passed on" in log
+    # One progress line per batch of 4 (6 companies: two batches), and no SDK "is full" line.
+    assert "Stream 'companies' (dry run): 4 records done: 4 to create" in log
+    assert "Stream 'companies' (dry run): 6 records done: 6 to create" in log
+    assert "is full" not in log
+
+    # The real run reads every file the dry run read, and loads every row.
+    del meltano.env["TARGET_PLANHAT_DRY_RUN"]
+    result = meltano("run", "tap-spreadsheets", "target-planhat")
+    total = meltano.summary(result)["TOTAL"]
+    assert (total["received"], total["created"], total["rejected"]) == (22, 22, 0)
+    assert {model: len(sandbox.records(model)) for model in STREAMS} == {
+        model: before[model] + len(rows(model)) for model in STREAMS
+    }
+    log = result.stdout + result.stderr
+    assert "Stream 'companies': 4 records done: 4 created, 0 updated, 0 unchanged" in log
+    assert STATE_ID in meltano("state", "list").stdout

@@ -22,6 +22,7 @@ from tap_planhat.conversions import (
     _date,
     _decimal,
     _epoch_timestamp,
+    canonical_timestamp,
     is_timestamp,
 )
 
@@ -40,7 +41,7 @@ _FITS: dict[type, frozenset[Shape]] = {
 
 def _from_string(value: str, shapes: frozenset[Shape]) -> tuple[bool, Any]:  # noqa: C901, PLR0911
     if Shape.DATETIME in shapes and is_timestamp(value):
-        return True, value
+        return True, canonical_timestamp(value)
     if shapes & {Shape.INTEGER, Shape.EPOCH_DAY, Shape.NUMBER}:
         number = _decimal(value)
         # An integer of more digits than Python writes as text (4,300) could not be emitted.
@@ -63,7 +64,7 @@ def _from_string(value: str, shapes: frozenset[Shape]) -> tuple[bool, Any]:  # n
     if Shape.DATETIME in shapes:
         day = _date(value)
         if day is not None:
-            return True, f"{day.isoformat()}T00:00:00.000Z"
+            return True, f"{day.isoformat()}T00:00:00.000000+00:00"
     return _NO
 
 

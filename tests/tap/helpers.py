@@ -59,10 +59,26 @@ def run_tap(
     *,
     state: dict[str, Any] | None = None,
     streams: set[str] | None = None,
+    through_catalog: bool = False,
 ) -> TapOutput:
-    """Sync every (or only the named) default-selected stream and parse the output."""
-    tap = TapPlanhat(config=config, state=state, parse_env_config=False)
-    if streams is not None:
+    """Sync every (or only the named) default-selected stream and parse the output.
+
+    ``through_catalog``: select ``streams`` in a discovered catalog passed to a new tap, as
+    Meltano does. The SDK sets up stream maps (and flattening) from the selection the tap
+    starts with, so only then is the SCHEMA of a stream selected here (not by default)
+    flattened as its records are.
+    """
+    if through_catalog:
+        assert streams is not None
+        catalog = TapPlanhat(config=config, parse_env_config=False).catalog_dict
+        for entry in catalog["streams"]:
+            for item in entry["metadata"]:
+                if item["breadcrumb"] == []:
+                    item["metadata"]["selected"] = entry["tap_stream_id"] in streams
+        tap = TapPlanhat(config=config, state=state, catalog=catalog, parse_env_config=False)
+    else:
+        tap = TapPlanhat(config=config, state=state, parse_env_config=False)
+    if streams is not None and not through_catalog:
         for stream in tap.streams.values():
             stream.selected = stream.name in streams
     buffer = io.StringIO()

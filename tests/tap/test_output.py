@@ -15,7 +15,7 @@ from singer_sdk.singerlib.json import serialize_json
 
 from tap_planhat.output import FastSingerWriter, serialize_line
 
-EXTRACTED = dt.datetime(2024, 3, 1, 12, 30, tzinfo=dt.timezone.utc)
+EXTRACTED = dt.datetime(2024, 3, 1, 12, 30, tzinfo=dt.UTC)
 
 MESSAGES: list[Any] = [
     {"type": "RECORD", "stream": "s", "record": {"a": 1, "b": "x", "c": [1.5, None, True]}},

@@ -53,7 +53,7 @@ PROBES: dict[str, Any] = {
     "null": None,
 }
 MISSING = object()
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _number(value: Any) -> bool:
@@ -61,7 +61,7 @@ def _number(value: Any) -> bool:
 
 
 def _instant(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return dt.datetime.fromisoformat(text)
 
 
 def same_meaning(planted: Any, emitted: Any) -> bool:  # noqa: C901, PLR0911
@@ -88,7 +88,7 @@ def same_meaning(planted: Any, emitted: Any) -> bool:  # noqa: C901, PLR0911
         return Decimal(emitted) == Decimal(repr(planted))  # the number's JSON text
     if isinstance(planted, str) and isinstance(emitted, str) and is_timestamp(emitted):
         return _instant(emitted) == dt.datetime.fromisoformat(planted).replace(
-            tzinfo=dt.timezone.utc
+            tzinfo=dt.UTC
         )  # a date as midnight UTC
     return False
 

@@ -28,7 +28,7 @@ def test_serialises_datetimes_decimals_and_drops_sdc() -> None:
     record = {
         "externalId": "c1",
         "name": "Acme",
-        "customerFrom": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+        "customerFrom": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
         "mrr": decimal.Decimal("12.50"),
         "h": decimal.Decimal(7),
         "_sdc_extracted_at": "2024-01-01T00:00:00Z",

@@ -199,6 +199,23 @@ def test_dry_run_makes_no_write_calls(sandbox, config, caplog) -> None:
     assert (rows["metrics"]["created"], rows["metrics"]["planned"]) == ("1", "1")
 
 
+def test_dry_run_writes_no_state_so_the_bookmark_stays(sandbox, config, caplog) -> None:
+    messages = [
+        schema("companies", PROPS, keys=["externalId"]),
+        record("companies", {"externalId": "DRY-S1", "name": "One"}),
+        state({"bookmarks": {"companies": {"replication_key_value": "2025-01-01"}}}),
+        record("companies", {"externalId": "DRY-S2", "name": "Two"}),
+        state({"bookmarks": {"companies": {"replication_key_value": "2025-02-01"}}}),
+    ]
+    with caplog.at_level("INFO"):
+        assert run_target({**config, "dry_run": True}, messages) == []
+    assert writes(sandbox) == []
+    assert caplog.text.count("Dry run: the input's STATE is not passed on") == 1
+    # The same input for real: written, and the last STATE passed on.
+    assert run_target(config, messages) == [messages[-1]["value"]]
+    assert {"DRY-S1", "DRY-S2"} <= set(by_field(sandbox, "companies", "externalId"))
+
+
 def test_dry_run_forecasts_updates_from_one_key_scan(sandbox, config, caplog) -> None:
     config["dry_run"] = True
     existing = sandbox.records("companies")[:3]
@@ -458,3 +475,36 @@ def test_about_lists_the_settings() -> None:
     for setting in ("api_token", "streams", "dead_letter_path", "max_rejected", "hard_delete"):
         assert setting in about
     assert "bulk upserts" in about
+
+
+def test_reject_reasons_say_what_is_wrong_with_a_keyed_record(sandbox, config) -> None:
+    """A keyed ticket without email is not "no key"; a reference that names nothing says so."""
+    config["max_rejected"] = 10
+    config["streams"] = {"new_companies": {"model": "companies", "mode": "create_only"}}
+    string = {"type": ["string", "null"]}
+    props = {"sourceId": string, "title": string, "email": string, "companySourceId": string}
+    company = sandbox.records("companies")[0]
+    messages = [
+        schema("tickets", props, keys=["sourceId"]),
+        record("tickets", {"sourceId": "T-NOMAIL", "title": "Lost", "email": None}),
+        record(
+            "tickets",
+            {"sourceId": "T-NOCO", "title": "Orphan", "email": "o@x.io", "companySourceId": "NOPE"},
+        ),
+        record(
+            "tickets",
+            {"sourceId": "T-OK", "title": "Fine", "email": "f@x.io", "companyId": company["_id"]},
+        ),
+        schema("new_companies", {"externalId": string, "phase": string}),
+        record("new_companies", {"externalId": "NEW-NONAME", "phase": "Onboarding"}),
+    ]
+    run_target(config, messages)
+    reasons = {line["key"]: line["reason"] for line in dead_letters(config)}
+    assert set(reasons) == {"sourceId=T-NOMAIL", "sourceId=T-NOCO", "externalId=NEW-NONAME"}
+    assert reasons["sourceId=T-NOMAIL"].startswith("no email: Planhat drops a ticket")
+    assert "no key" not in reasons["sourceId=T-NOMAIL"]
+    assert "'srcid-NOPE' does not match any company" in reasons["sourceId=T-NOCO"]
+    assert reasons["externalId=NEW-NONAME"] == (
+        "create_only, and it lacks field(s) required to create a Company: name"
+    )
+    assert "T-OK" in by_field(sandbox, "tickets", "sourceId")

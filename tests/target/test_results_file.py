@@ -89,3 +89,44 @@ def test_errors_naming_no_record_make_the_rest_unknown() -> None:
     results = attribute([_mapped("A")], outcome, {}, 1, lambda _r: None)
     assert results[0].outcome == "unknown"
     assert "without naming records" in str(results[0].reason)
+
+
+def test_unchanged_rows_carry_the_id_the_sync_ledger_kept(sandbox: Any, config: Any) -> None:
+    config["results_path"] = str(Path(config["dead_letter_path"]).with_name("results.jsonl"))
+    existing = sandbox.records("companies")[0]
+    props = {"EXTERNAL_ID": STRING, "NAME": STRING}
+    rows = {existing["externalId"]: "Updated", "IDS-1": "One", "IDS-2": "Two"}
+    messages = [
+        schema("companies", props, keys=["EXTERNAL_ID"]),
+        *(record("companies", {"EXTERNAL_ID": k, "NAME": v}) for k, v in rows.items()),
+    ]
+    run_target(config, messages)
+    stored = by_field(sandbox, "companies", "externalId")
+    ids = {key: stored[key]["_id"] for key in rows}
+    first = _results(config)
+    assert {line["key_value"]: line["planhat_id"] for line in first} == ids
+
+    Path(config["results_path"]).unlink()
+    run_target(config, messages)  # nothing changed: nothing is sent
+    second = _results(config)
+    assert {line["outcome"] for line in second} == {"unchanged"}
+    assert {line["key_value"]: line["planhat_id"] for line in second} == ids
+
+    Path(config["results_path"]).unlink()
+    run_target(config, [*messages, record("companies", {"EXTERNAL_ID": "IDS-2", "NAME": "2"})])
+    third = {line["key_value"]: line for line in _results(config)}
+    assert third["IDS-2"]["outcome"] == "updated"
+    assert {key: line["planhat_id"] for key, line in third.items()} == ids
+
+
+def test_ids_are_kept_even_by_runs_without_a_results_file(sandbox: Any, config: Any) -> None:
+    messages = [
+        schema("companies", {"externalId": STRING, "name": STRING}, keys=["externalId"]),
+        record("companies", {"externalId": "QUIET-1", "name": "Quiet"}),
+    ]
+    run_target(config, messages)
+    config["results_path"] = str(Path(config["dead_letter_path"]).with_name("results.jsonl"))
+    run_target(config, messages)
+    [line] = _results(config)
+    assert line["outcome"] == "unchanged"
+    assert line["planhat_id"] == by_field(sandbox, "companies", "externalId")["QUIET-1"]["_id"]

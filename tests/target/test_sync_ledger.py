@@ -92,25 +92,64 @@ def test_dry_runs_read_the_ledger_and_never_write_it(config: dict[str, Any]) -> 
 def test_a_line_cut_short_by_a_crash_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "ledger"
     ledger = SyncLedger(path)
-    ledger.remember([(1, 10), (2, 20)])
+    ledger.remember([(1, 10, "id-1"), (2, 20, None)])
     with path.open("ab") as handle:
-        handle.write(b"0000000000000003 00000")  # a crash mid-line
+        handle.write(b"0000000000000003 000000000000001e 64a1f0")  # a crash mid-line
     again = SyncLedger(path)
     assert len(again) == 2
     assert again.unchanged(1, 10)
+    assert again.planhat_id(1) == "id-1"
     assert not again.unchanged(2, 21)
     assert not again.unchanged(3, 30)
+    assert again.planhat_id(3) is None
+
+    # The next run appends after the cut line: the two run together, and both are dropped.
+    again.remember([(4, 40, "id-4")])
+    third = SyncLedger(path)
+    assert not third.unchanged(3, 30)
+    assert not third.unchanged(4, 40)
+    assert third.unchanged(1, 10)
+
+
+def test_ledgers_written_without_ids_are_read_and_ids_are_added(tmp_path: Path) -> None:
+    path = tmp_path / "ledger"
+    # As target-planhat wrote it before it kept ids: "<identity> <payload>" in hex.
+    path.write_bytes(b"0000000000000001 000000000000000a\n0000000000000002 0000000000000014\n")
+    ledger = SyncLedger(path)
+    assert ledger.unchanged(1, 10)
+    assert ledger.unchanged(2, 20)
+    assert ledger.planhat_id(1) is None
+
+    ledger.remember([(1, 10, "64a1f0c2e4b0a1b2c3d4e5f6"), (2, 20, None)])
+    again = SyncLedger(path)
+    assert again.planhat_id(1) == "64a1f0c2e4b0a1b2c3d4e5f6"
+    assert again.unchanged(1, 10)
+    # Written again without an id (the answer did not say it): the id is kept.
+    again.remember([(1, 11, None)])
+    assert SyncLedger(path).planhat_id(1) == "64a1f0c2e4b0a1b2c3d4e5f6"
+    assert SyncLedger(path).unchanged(1, 11)
+
+
+def test_an_id_that_could_break_a_line_is_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "ledger"
+    SyncLedger(path).remember([(1, 10, "an id\nwith a newline"), (2, 20, "x" * 65)])
+    ledger = SyncLedger(path)
+    assert (ledger.unchanged(1, 10), ledger.unchanged(2, 20)) == (True, True)
+    assert (ledger.planhat_id(1), ledger.planhat_id(2)) == (None, None)
 
 
 def test_the_file_is_compacted_to_one_line_per_key(tmp_path: Path) -> None:
     path = tmp_path / "ledger"
     ledger = SyncLedger(path)
     for round_ in range(8):
-        ledger.remember((key, round_) for key in range(3000))
+        ledger.remember((key, round_, f"id{key}" if key % 2 else None) for key in range(3000))
     ledger.close()
     lines = path.read_bytes().splitlines()
     assert len(lines) == 3000
-    assert SyncLedger(path).unchanged(2999, 7)
+    compacted = SyncLedger(path)
+    assert compacted.unchanged(2999, 7)
+    assert compacted.planhat_id(2999) == "id2999"
+    assert compacted.planhat_id(2998) is None
 
 
 def test_identity_depends_on_tenant_stream_and_key() -> None:

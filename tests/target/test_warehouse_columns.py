@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import orjson
 import pytest
 
 from planhat_common.registry import get_model
 from target_planhat.columns import keyless_problem, stream_columns
-from target_planhat.errors import StreamSetupError
+from target_planhat.errors import RejectedRecordsError, StreamSetupError
 from target_planhat.fieldnames import ColumnClashError, fold, map_columns
 from target_planhat.records import MappingOptions, Mode
 from tests.target.target_helpers import by_field, dead_letters, record, run_target, schema, writes
@@ -189,3 +192,52 @@ def test_without_custom_field_definitions_columns_keep_their_names(sandbox, conf
     assert custom["seats_purchased"] == 7
     assert "Custom field definitions could not be read" in caplog.text
     assert "no Company custom field is defined" not in caplog.text
+
+
+def test_records_rejected_before_mapping_keep_their_key_in_both_files(sandbox, config) -> None:
+    """Rejected for a bad value, a missing key property or an unknown owner: the key the
+    record's (warehouse-cased) columns give is in the dead letter and the results file."""
+    config["results_path"] = str(Path(config["dead_letter_path"]).with_name("results.jsonl"))
+    date_time = {"type": ["string", "null"], "format": "date-time"}
+    messages = [
+        schema(
+            "ENDUSERS",
+            {"EMAIL": STRING, "EXTERNAL_ID": STRING, "FIRST_NAME": STRING, "LAST_SEEN": date_time},
+            keys=["EMAIL"],
+        ),
+        record("ENDUSERS", {"EMAIL": "good1@example.com", "LAST_SEEN": "2025-13-45T99:00:00Z"}),
+        record("ENDUSERS", {"EMAIL": "good2@example.com", "FIRST_NAME": 7}),  # not a string
+        # No EMAIL at all: the key falls back to the next keyable it carries, as when written.
+        record("ENDUSERS", {"EXTERNAL_ID": "EU-77", "FIRST_NAME": "Nomail"}),
+        record("ENDUSERS", {"EMAIL": "fine@example.com", "LAST_SEEN": "2025-01-02T03:04:05Z"}),
+        # A SCHEMA listing no properties: the columns are matched from the record itself.
+        schema("COMPANIES", {}, keys=["EXTERNALID"]),
+        record("COMPANIES", {"SOURCE_ID": "SRC-9", "NAME": "No external id"}),
+        schema("ASSETS", {"EXTERNAL_ID": STRING, "NAME": STRING, "OWNER_EMAIL": STRING}),
+        record("ASSETS", {"EXTERNAL_ID": "A-1", "NAME": "Kit", "OWNER_EMAIL": "ghost@nowhere.io"}),
+    ]
+    with pytest.raises(RejectedRecordsError):
+        run_target({**config, "max_rejected": 0}, messages)
+    letters = {line["key"]: line for line in dead_letters(config)}
+    assert set(letters) == {
+        "email=good1@example.com",
+        "email=good2@example.com",
+        "externalId=EU-77",
+        "sourceId=SRC-9",
+        "externalId=A-1",
+    }
+    assert "unreadable date-time in 'LAST_SEEN'" in letters["email=good1@example.com"]["reason"]
+    assert letters["email=good1@example.com"]["record"]["EMAIL"] == "good1@example.com"
+    assert "missing key properties: EMAIL" in letters["externalId=EU-77"]["reason"]
+    assert "no team member" in letters["externalId=A-1"]["reason"]
+
+    results = [orjson.loads(line) for line in Path(config["results_path"]).read_text().splitlines()]
+    rejected = {(r["key_field"], r["key_value"]) for r in results if r["outcome"] == "rejected"}
+    assert rejected == {
+        ("email", "good1@example.com"),
+        ("email", "good2@example.com"),
+        ("externalId", "EU-77"),
+        ("sourceId", "SRC-9"),
+        ("externalId", "A-1"),
+    }
+    assert "fine@example.com" in by_field(sandbox, "endusers", "email")
