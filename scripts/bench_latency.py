@@ -17,7 +17,7 @@ pages ends, at each latency in turn:
 Per run: wall time, list calls against the minimum a sequential read makes, the budget floor
 (every main-API call of the run x 60 / 200 s) and wall / floor, the most calls in flight at
 once as the sandbox saw them, 429 answers, and the tap's peak RSS. The phase ends with the
-same numbers as a markdown table for the README.
+same numbers as a markdown table for docs/performance.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Does a value fit a declared type, and which lossless conversion would make it fit?
 
-The conversions (docs/field-types.md, "Conversions"; listed in the README too) change how a
+The conversions (docs/field-types.md, "Conversions"; summarised in docs/tap.md) change how a
 value is spelled, never what it says:
 
 * a numeric string in a field that holds no strings becomes the number it spells, when the
@@ -133,10 +133,10 @@ def canonical_timestamp(value: str) -> str:
 
     UTC to the microsecond, ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``: what the SDK writes for its
     bookmark signpost and the tap for replication keys (:func:`normalise_timestamp`), so one
-    table holds one spelling and bookmarks compare as strings in time order (docs/
-    field-types.md, "What the tap does with each value"). An instant this spelling cannot hold
-    without loss keeps its own: a fraction finer than a microsecond, or a year that UTC moves
-    out of 1-9999.
+    table holds one spelling and bookmarks compare as strings in time order
+    (docs/field-types.md, "What the tap does with each value"). An instant this spelling
+    cannot hold without loss keeps its own: a fraction finer than a microsecond, or a year
+    that UTC moves out of 1-9999.
     """
     if _CANONICAL.fullmatch(value):
         return value

@@ -2,8 +2,8 @@
 
 singer-sdk logs, for every incremental stream it syncs, "Stream is assumed to be unsorted,
 progress is not resumable if interrupted". tap-planhat reads incremental models newest first
-on purpose and moves a bookmark only when its stream completes (README, "How the tap reads
-Planhat"), so the notice says nothing a user can act on. "New replication value is null" is
+on purpose and moves a bookmark only when its stream completes (docs/tap.md,
+"Reading"), so the notice says nothing a user can act on. "New replication value is null" is
 logged for every record without an update timestamp; the tap emits such records as they are
 and reports a timestamp that fits no type once per stream (coerce.py). "Skipping parse of env
 var settings..." is logged on every start that reads a config file, as Meltano always does.

@@ -9,7 +9,7 @@ up to case and the separators ``_``, ``-``, space and ``.``.
 Custom field names are case-sensitive in Planhat. A column that is not a standard field
 matches a custom field defined for the model (``/customfields``) spelled the same, else
 spelled the same up to case and separators when exactly one definition does; anything else
-keeps its name. See README "Field names from warehouses".
+keeps its name. See docs/target.md, "Field names from warehouses".
 
 Everything here is pure: the sinks compute a :class:`ColumnMap` once per SCHEMA message.
 """

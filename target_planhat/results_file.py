@@ -4,7 +4,7 @@ Set ``results_path`` to get it. Each line: ``time``, ``stream``, ``model``, ``ke
 ``key_value``, ``planhat_id`` (Planhat's ``_id`` where known), ``outcome`` (created,
 updated, unchanged, deleted, written, skipped, rejected or unknown; see attribution.py) and
 ``reason``. A warehouse can load it to keep Planhat's ids beside its rows and to retry the
-rejected ones (README, "Results file").
+rejected ones (docs/recipes.md, "Results file").
 """
 
 from __future__ import annotations

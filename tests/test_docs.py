@@ -1,4 +1,4 @@
-"""The README and meltano.yml describe the settings the plugins really have."""
+"""The docs, plugin definitions and meltano.yml describe the settings the plugins really have."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import plugin_definitions  # noqa: E402
-from readme_settings import SDK_SETTINGS, render  # noqa: E402
+from settings_docs import SDK_SETTINGS, render  # noqa: E402
 
 PLUGINS = {"tap-planhat": "extractors", "target-planhat": "loaders"}
 
@@ -33,10 +33,10 @@ def about(plugin: str) -> dict:
     return json.loads(about_output(plugin, "json"))
 
 
-def test_readme_settings_tables_match_about() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert render(readme) == readme, "run: python3 scripts/readme_settings.py"
-    assert "`api_token`" in readme
+def test_settings_tables_match_about() -> None:
+    settings = (ROOT / "docs" / "settings.md").read_text()
+    assert render(settings) == settings, "run: python3 scripts/settings_docs.py"
+    assert "`api_token`" in settings
 
 
 @pytest.mark.parametrize("plugin", sorted(PLUGINS))

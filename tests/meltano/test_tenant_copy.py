@@ -100,7 +100,7 @@ def test_copy_in_one_run_then_rerun_idempotently(meltano: Any, sandbox_factory: 
     again = meltano.summary(meltano(*PIPELINE, "--full-refresh"))
     assert again["TOTAL"]["rejected"] == 0
     # Timesheets have no keyable but _id, which differs between tenants: a rerun adds them
-    # again (see README, tenant copy). Everything else is matched and left unchanged.
+    # again (see docs/recipes.md, tenant copy). Everything else is matched and left unchanged.
     created = {stream: row["created"] for stream, row in again.items() if row["created"]}
     assert created == {"timesheets": 20, "TOTAL": 20}
 

@@ -1,7 +1,7 @@
-"""Regenerate the README's settings tables from the plugins' ``--about`` output.
+"""Regenerate docs/settings.md's tables from the plugins' ``--about`` output.
 
-``python3 scripts/readme_settings.py`` rewrites the tables in place; the test suite checks
-that they match (tests/test_docs.py), so the README cannot drift from the code.
+``python3 scripts/settings_docs.py`` rewrites the tables in place; the test suite checks
+that they match (tests/test_docs.py), so the settings reference cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+SETTINGS_DOC = ROOT / "docs" / "settings.md"
 PLUGINS = ("tap-planhat", "target-planhat")
 #: Built-in SDK settings, documented by the SDK, not repeated in our tables.
 SDK_SETTINGS = (
@@ -68,7 +68,7 @@ def settings_table(plugin: str) -> str:
 
 
 def render(readme: str) -> str:
-    """README text with every plugin's table regenerated between its markers."""
+    """The document's text with every plugin's table regenerated between its markers."""
     for plugin in PLUGINS:
         pattern = re.compile(
             rf"(<!-- {plugin} settings -->\n).*?(<!-- /{plugin} settings -->)", re.DOTALL
@@ -83,11 +83,11 @@ def render(readme: str) -> str:
 
 
 if __name__ == "__main__":
-    current = README.read_text()
+    current = SETTINGS_DOC.read_text()
     wanted = render(current)
     if "--check" in sys.argv[1:]:
         if wanted != current:
-            print("README settings tables are out of date: run scripts/readme_settings.py")
+            print("docs/settings.md is out of date: run scripts/settings_docs.py")
             sys.exit(1)
     else:
-        README.write_text(wanted)
+        SETTINGS_DOC.write_text(wanted)
