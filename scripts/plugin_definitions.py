@@ -19,7 +19,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from settings_docs import about_json
+from readme_tables import about_json
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_TYPES = {"tap-planhat": "extractors", "target-planhat": "loaders"}

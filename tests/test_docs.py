@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import plugin_definitions  # noqa: E402
-from settings_docs import SDK_SETTINGS, render  # noqa: E402
+from readme_tables import SDK_SETTINGS, render  # noqa: E402
 
 PLUGINS = {"tap-planhat": "extractors", "target-planhat": "loaders"}
 
@@ -33,10 +33,11 @@ def about(plugin: str) -> dict:
     return json.loads(about_output(plugin, "json"))
 
 
-def test_settings_tables_match_about() -> None:
-    settings = (ROOT / "docs" / "settings.md").read_text()
-    assert render(settings) == settings, "run: python3 scripts/settings_docs.py"
-    assert "`api_token`" in settings
+def test_readme_tables_match_about_and_the_registry() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert render(readme) == readme, "run: python3 scripts/readme_tables.py"
+    assert "`api_token`" in readme
+    assert "| `line_items` | LineItem `/lineitems` |" in readme
 
 
 @pytest.mark.parametrize("plugin", sorted(PLUGINS))
@@ -50,6 +51,7 @@ def test_meltano_yml_declares_every_setting(plugin: str) -> None:
     assert names <= set(settings)  # SDK settings users tune may be declared too
     secrets = {s["name"] for s in declared["settings"] if s.get("sensitive")}
     assert secrets == {"api_token", "tenant_token"}
+    assert set(declared["capabilities"]) == set(about(plugin)["capabilities"])
 
 
 @pytest.mark.parametrize("plugin", sorted(PLUGINS))

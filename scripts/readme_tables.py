@@ -1,7 +1,8 @@
-"""Regenerate docs/settings.md's tables from the plugins' ``--about`` output.
+"""Regenerate the README's generated tables: settings from ``--about``, streams from the registry.
 
-``python3 scripts/settings_docs.py`` rewrites the tables in place; the test suite checks
-that they match (tests/test_docs.py), so the settings reference cannot drift from the code.
+``python3 scripts/readme_tables.py`` rewrites the tables in place between their markers; the
+test suite checks that they match (tests/test_docs.py), so the README cannot drift from the
+code.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
+from planhat_common.registry import MODELS, Verb
+
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS_DOC = ROOT / "docs" / "settings.md"
+README = ROOT / "README.md"
 PLUGINS = ("tap-planhat", "target-planhat")
 #: Built-in SDK settings, documented by the SDK, not repeated in our tables.
 SDK_SETTINGS = (
@@ -67,13 +70,47 @@ def settings_table(plugin: str) -> str:
     return "\n".join(rows)
 
 
-def render(readme: str) -> str:
-    """The document's text with every plugin's table regenerated between its markers."""
-    for plugin in PLUGINS:
-        pattern = re.compile(
-            rf"(<!-- {plugin} settings -->\n).*?(<!-- /{plugin} settings -->)", re.DOTALL
+def streams_table() -> str:
+    """A markdown table of every registry model: how the tap reads it, how the target writes."""
+    rows = [
+        "| Stream | Planhat model | tap-planhat reads | target-planhat writes | Matched by |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for model in MODELS:
+        if not model.readable:
+            reads = "write-only"
+        elif model.replication_key:
+            reads = f"incremental (`{model.replication_key}`)"
+        else:
+            reads = "full table"
+        if not model.selected_by_default and model.readable:
+            reads += ", on request"
+        if model.supports(Verb.PUSH):
+            writes = "pushed (analytics host)"
+        elif model.supports(Verb.BULK_UPSERT):
+            writes = "bulk upsert"
+        elif model.supports(Verb.CREATE):
+            writes = "one by one"
+        else:
+            writes = "read-only"
+        keys = ", ".join(f"`{k}`" for k in model.keyables) or "-"
+        path = f" `{model.path}`" if model.path else ""
+        rows.append(
+            f"| `{model.name}` | {model.planhat_name}{path} | {reads} | {writes} | {keys} |"
         )
-        table = settings_table(plugin)
+    return "\n".join(rows)
+
+
+def _tables() -> dict[str, str]:
+    tables = {f"{plugin} settings": settings_table(plugin) for plugin in PLUGINS}
+    tables["streams"] = streams_table()
+    return tables
+
+
+def render(readme: str) -> str:
+    """README text with every generated table regenerated between its markers."""
+    for name, table in _tables().items():
+        pattern = re.compile(rf"(<!-- {name} -->\n).*?(<!-- /{name} -->)", re.DOTALL)
 
         def with_table(match: re.Match[str], table: str = table) -> str:
             return f"{match[1]}{table}\n{match[2]}"
@@ -83,11 +120,11 @@ def render(readme: str) -> str:
 
 
 if __name__ == "__main__":
-    current = SETTINGS_DOC.read_text()
+    current = README.read_text()
     wanted = render(current)
     if "--check" in sys.argv[1:]:
         if wanted != current:
-            print("docs/settings.md is out of date: run scripts/settings_docs.py")
+            print("README tables are out of date: run scripts/readme_tables.py")
             sys.exit(1)
     else:
-        SETTINGS_DOC.write_text(wanted)
+        README.write_text(wanted)
