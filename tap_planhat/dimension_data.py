@@ -62,7 +62,7 @@ class DimensionDataStream(PlanhatStream):
             f"Stream '{self.name}' is selected: it reads {self.path} once per company, so "
             f"this run makes at least {companies:,} calls for {companies:,} companies"
             f"{duration}. Leave it out unless you need the metrics history: in Meltano, "
-            f"`meltano select {self.planhat_tap.name} --exclude {self.name}`; in a catalog, "
+            f"`meltano select {self.planhat_tap.name} --exclude {self.name} '*'`; in a catalog, "
             "`selected: false` on the stream."
         )
 

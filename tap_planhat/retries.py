@@ -48,7 +48,7 @@ def retry_waits(policy: RetryPolicy, gate: CallGate) -> Generator[float, Any, No
 
     It ends when the policy gives up before ``max_tries`` (a host name that does not resolve,
     :meth:`RetryPolicy.gives_up`): ``backoff`` then stops retrying and raises the failure
-    (tests/tap/test_retries.py holds it to that).
+    (tests/tap/test_unresolvable_host.py holds it to that).
     """
     _OWED.set(0.0)
     exc = yield 0.0
