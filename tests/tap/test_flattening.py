@@ -20,7 +20,7 @@ from planhat_common.registry import readable_models
 from planhat_common.rescued import CUSTOM, RESCUED
 from tap_planhat.tap import TapPlanhat
 from tests.tap.helpers import run_tap, strict_validator, tap_config
-from tests.tap.test_schema_fidelity import PROBES, _plant
+from tests.tap.test_schema_fidelity import PROBES, plant_probes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -115,10 +115,7 @@ def test_flattened_records_hold_only_schema_columns_and_lose_nothing(
 ) -> None:
     sandbox = sandbox_factory(records=3)
     data = sandbox.dump()
-    custom_types: dict[str, list[str]] = {}
-    for definition in data["collections"]["custom_fields"]:
-        custom_types.setdefault(definition["parent"], []).append(definition["name"])
-    _plant(data, custom_types)
+    plant_probes(data)
     with_undeclared = _plant_undeclared(data)
     sandbox.load(data)
     config = tap_config(sandbox, page_size=2000)

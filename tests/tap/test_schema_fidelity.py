@@ -113,6 +113,14 @@ def _as_listed(stream: str, field: str, custom: bool, value: Any) -> Any:
     return value
 
 
+def plant_probes(data: dict[str, Any]) -> dict[str, tuple[str, str, bool, Any]]:
+    """Plant every probe in every declared field (custom fields too) of a sandbox dump."""
+    custom_types: dict[str, list[str]] = {}
+    for definition in data["collections"]["custom_fields"]:
+        custom_types.setdefault(definition["parent"], []).append(definition["name"])
+    return _plant(data, custom_types)
+
+
 def _plant(
     data: dict[str, Any], custom_types: dict[str, list[str]]
 ) -> dict[str, tuple[str, str, bool, Any]]:
@@ -143,10 +151,7 @@ def test_a_value_of_every_type_in_every_field_validates_and_is_recoverable(
 ) -> None:
     sandbox = sandbox_factory(records=3)
     data = sandbox.dump()
-    custom_types: dict[str, list[str]] = {}
-    for definition in data["collections"]["custom_fields"]:
-        custom_types.setdefault(definition["parent"], []).append(definition["name"])
-    planted = _plant(data, custom_types)
+    planted = plant_probes(data)
     sandbox.load(data)
 
     output = run_tap(

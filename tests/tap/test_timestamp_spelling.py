@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from planhat_common.registry import readable_models
 from tap_planhat.conversions import canonical_timestamp
 from tests.tap.helpers import run_tap, tap_config
-from tests.tap.test_schema_fidelity import _plant
+from tests.tap.test_schema_fidelity import plant_probes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -46,10 +46,7 @@ def test_every_date_time_of_every_stream_has_one_spelling(
     # declared field planted with a value of every type and the loose spellings.
     sandbox = sandbox_factory(records=3)
     data = sandbox.dump()
-    custom_types: dict[str, list[str]] = {}
-    for definition in data["collections"]["custom_fields"]:
-        custom_types.setdefault(definition["parent"], []).append(definition["name"])
-    _plant(data, custom_types)
+    plant_probes(data)
     sandbox.load(data)
     streams = {m.name for m in readable_models()}
 
