@@ -2,8 +2,9 @@
 
 With a Planhat token (PLANHAT_API_TOKEN in the environment or .env) it reads your tenant
 (Meltano environment ``planhat``). Without one it starts the local planhat-sandbox, says
-so, and runs against it (environment ``dev``). Either way it ends by printing the tables
-in ``output/planhat.duckdb``.
+so, and runs against it (environment ``dev``). Either way it then builds the analytics models
+(``meltano invoke dbt-duckdb:build``, analytics/) into the same file and ends by printing the
+tables in ``output/planhat.duckdb`` and headline numbers from the marts.
 """
 
 from __future__ import annotations
@@ -43,13 +44,20 @@ def meltano_run(meltano: Path, environment: str, env: dict[str, str]) -> None:
     subprocess.run([*args, *pipeline], check=True, cwd=ROOT, env=env)
 
 
+def dbt_build(meltano: Path, environment: str, env: dict[str, str]) -> None:
+    """Build and test the analytics models (analytics/) in the DuckDB file."""
+    say("Building the analytics models (dbt, analytics/) into the same file")
+    args = [str(meltano), "--environment", environment, "invoke", "dbt-duckdb:build"]
+    subprocess.run(args, check=True, cwd=ROOT, env=env)
+
+
 def show_tables(python: Path) -> None:
-    """Row counts per table, read back from the DuckDB file."""
+    """Row counts per loaded table (schema tap_planhat), read back from the DuckDB file."""
     code = (
         "import duckdb, sys\n"
         "con = duckdb.connect(sys.argv[1], read_only=True)\n"
         'rows = con.execute("select table_schema, table_name from information_schema.tables '
-        'order by 1, 2").fetchall()\n'
+        "where table_schema = 'tap_planhat' order by 1, 2\").fetchall()\n"
         "for schema, table in rows:\n"
         '    n = con.execute(f\'select count(*) from "{schema}"."{table}"\').fetchone()[0]\n'
         "    print(f'  {schema}.{table:<20} {n:>7} rows')\n"
@@ -62,18 +70,23 @@ def main() -> None:
     python, meltano = ensure_all()
     env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
     DUCKDB_FILE.parent.mkdir(exist_ok=True)
-    if planhat_token():
+    environment = "planhat" if planhat_token() else "dev"
+    if environment == "planhat":
         say("PLANHAT_API_TOKEN found: extracting from your Planhat tenant")
-        meltano_run(meltano, "planhat", env)
+        meltano_run(meltano, environment, env)
     else:
         say(
             "No Planhat token configured (PLANHAT_API_TOKEN; see .env.example): running "
             f"against the local planhat-sandbox with {DEMO_RECORDS} records per model"
         )
         with SandboxProcess(python, records=DEMO_RECORDS) as sandbox:
-            meltano_run(meltano, "dev", {**env, **sandbox.environment()})
+            meltano_run(meltano, environment, {**env, **sandbox.environment()})
     say(f"Loaded into {DUCKDB_FILE.relative_to(ROOT)}:")
     show_tables(python)
+    dbt_build(meltano, environment, env)
+    say("Analytics models in schema analytics (company_360, mrr_monthly, renewals, ...):")
+    headlines = ROOT / "scripts" / "analytics_headlines.py"
+    subprocess.run([str(python), str(headlines), str(DUCKDB_FILE)], check=True)
 
 
 if __name__ == "__main__":

@@ -6,15 +6,11 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-from tests.meltano.postgres import Postgres, start_postgres
 from tests.sandbox_fixtures import SANDBOX_TENANT_TOKEN, SANDBOX_TOKEN
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,23 +72,6 @@ def load_summary(output: str) -> dict[str, dict[str, int]]:
         if cells[0] == "TOTAL":
             break
     return table
-
-
-@pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
-    """A real PostgreSQL server for the session (pgserver)."""
-    server = start_postgres(tmp_path_factory.mktemp("pg"), tmp_path_factory.mktemp("run"))
-    yield server
-    server.server.cleanup()
-
-
-@pytest.fixture(scope="session")
-def meltano_executable() -> str:
-    executable = os.environ.get("PLANHAT_MELTANO")
-    if not executable:
-        pytest.skip("PLANHAT_MELTANO is not set: run through scripts/test.py")
-    subprocess.run([executable, "install"], cwd=ROOT, check=True, capture_output=True, timeout=900)
-    return executable
 
 
 @pytest.fixture

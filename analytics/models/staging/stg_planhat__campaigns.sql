@@ -1,0 +1,1 @@
+{{ planhat_staging('campaigns', custom_fields_of='Campaign') }}

@@ -1,0 +1,1 @@
+{{ planhat_staging('churn', custom_fields_of='Churn') }}

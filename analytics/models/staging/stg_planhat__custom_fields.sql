@@ -1,0 +1,1 @@
+{{ planhat_staging('custom_fields') }}

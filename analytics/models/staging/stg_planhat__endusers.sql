@@ -1,0 +1,1 @@
+{{ planhat_staging('endusers', custom_fields_of='EndUser') }}

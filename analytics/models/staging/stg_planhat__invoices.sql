@@ -1,0 +1,1 @@
+{{ planhat_staging('invoices', custom_fields_of='Invoice') }}

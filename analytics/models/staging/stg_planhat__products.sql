@@ -1,0 +1,1 @@
+{{ planhat_staging('products', custom_fields_of='Product') }}

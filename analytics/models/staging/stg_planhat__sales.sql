@@ -1,0 +1,1 @@
+{{ planhat_staging('sales', custom_fields_of='Sale') }}

@@ -1,0 +1,1 @@
+{{ planhat_staging_with_users('tasks', custom_fields_of='Task', users=['owner']) }}

@@ -1,0 +1,1 @@
+{{ planhat_staging('time_entries', custom_fields_of='TimeEntry') }}

@@ -1,0 +1,1 @@
+{{ planhat_staging('timesheets', custom_fields_of='Timesheet') }}

@@ -1,0 +1,1 @@
+{{ planhat_staging('workflows', custom_fields_of='Workflow') }}
