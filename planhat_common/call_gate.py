@@ -2,13 +2,15 @@
 
 Planhat allows about 200 calls a minute and bursts of up to 50 parallel requests
 (docs/planhat-api.md, "Rate limits and retries"). The tap keeps several list calls in flight
-(read-ahead, ``planhat_common/paging.py``) and every attempt, retries included, of every
+(read-ahead, ``tap_planhat/paging/read_ahead.py``) and every attempt, retries included, of every
 stream and thread spends from the same :class:`CallGate`.
 
 A call that is waiting at the gate can be called off (:class:`Cancelled`): read-ahead asks
 for pages that may turn out to lie past the end of a list, and those should cost no call.
-The event that calls them off travels in :data:`CANCEL`, so the layers in between (the
-SDK's retry decorator) need not know about it.
+Whoever may call a call off hands its signal (a :class:`threading.Event`) to every wait here.
+
+The gate knows nothing of HTTP: what a refusal means for it (a 429 holds every caller) is
+decided by the one sender, ``planhat_common/sender.py``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,7 @@ import threading
 import time
 from collections import deque
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import TYPE_CHECKING
-
-from planhat_common.http import TOO_MANY_REQUESTS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -40,9 +39,6 @@ WINDOW_MARGIN_SECONDS = 1.0
 #: How often a call waiting for a free slot looks whether it was called off.
 POLL_SECONDS = 0.05
 
-#: Set by whoever may call off the calls made in the current context (read-ahead threads).
-CANCEL: ContextVar[threading.Event | None] = ContextVar("planhat_call_cancel", default=None)
-
 
 class Cancelled(Exception):  # noqa: N818 - reads as what happened to the call
     """A call given up before it was sent: nobody needs its answer any more."""
@@ -53,13 +49,12 @@ def _check(cancel: threading.Event | None) -> None:
         raise Cancelled
 
 
-def pause(seconds: float) -> None:
-    """Sleep ``seconds``; :class:`Cancelled` as soon as the context's :data:`CANCEL` is set.
+def pause(seconds: float, cancel: threading.Event | None = None) -> None:
+    """Sleep ``seconds``; :class:`Cancelled` as soon as ``cancel`` is set.
 
     For a retry's wait before its next attempt: a read-ahead called off meanwhile stops
     waiting instead of sleeping out a backoff for a page nobody will read.
     """
-    cancel = CANCEL.get()
     if cancel is None:
         time.sleep(seconds)
     elif cancel.wait(seconds):
@@ -224,13 +219,12 @@ class CallGate:
         )
 
     @contextmanager
-    def call(self) -> Iterator[None]:
+    def call(self, cancel: threading.Event | None = None) -> Iterator[None]:
         """Around one attempt: a place in flight, then its start in the budget.
 
         The place comes first so a slot in the budget is never spent waiting for one. Raises
-        :class:`Cancelled` if the context's :data:`CANCEL` event is set while waiting.
+        :class:`Cancelled` if ``cancel`` is set while waiting.
         """
-        cancel = CANCEL.get()
         self.in_flight.enter(cancel)
         try:
             self.budget.acquire(cancel)
@@ -251,18 +245,10 @@ class CallGate:
         """How long a call keeps its place in flight (moving average, seconds)."""
         return self._call_time.value
 
-    def own_wait(self, status: int | None, wait: float) -> float:
-        """After an attempt that failed with ``status``: of its ``wait``, what its caller owes.
-
-        A 429 says the tenant's budget is spent for every caller: all hold for ``wait`` (this
-        one too, at the gate) and fewer calls go at once, so nothing is left to wait alone.
-        Any other failure's wait is the caller's own.
-        """
-        if status != TOO_MANY_REQUESTS:
-            return wait
-        self.budget.hold(wait)
+    def throttled(self, seconds: float) -> None:
+        """The server refused for the whole tenant: every caller holds ``seconds``, fewer go."""
+        self.budget.hold(seconds)
         self.in_flight.throttled()
-        return 0.0
 
     def answered(self) -> None:
         """An answer that was not a 429."""

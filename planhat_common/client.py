@@ -1,4 +1,4 @@
-"""Plain Planhat calls over ``planhat_common.http.send``: decoding, URLs and full listings.
+"""Plain Planhat calls over ``planhat_common.sender.send``: decoding, URLs and full listings.
 
 The tap's streams go through singer-sdk; everything else (the target, the tap's discovery
 and partitions) calls Planhat through :class:`PlanhatClient`.
@@ -14,12 +14,9 @@ from urllib.parse import quote
 import orjson
 
 from planhat_common.errors import PlanhatError
-from planhat_common.http import (
-    TransientResponseError,
-    describe_response,
-    send,
-)
+from planhat_common.http import TransientResponseError, describe_response
 from planhat_common.paging import offset_pages
+from planhat_common.sender import send
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator
@@ -98,7 +95,7 @@ class PlanhatClient:
 
         Raises:
             OutcomeUnknownError: a call that is not ``idempotent`` failed in a way that may
-                have come after Planhat applied it (see :func:`planhat_common.http.send`).
+                have come after Planhat applied it (see :func:`planhat_common.sender.send`).
         """
         conn = self.connection
         return send(

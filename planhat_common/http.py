@@ -10,7 +10,8 @@ Planhat facts this encodes (each in docs/planhat-api.md, under the section named
   array are transient ("Errors and odd responses"); 401 can mean the wrong regional host
   ("Hosts and regions").
 
-The tap plugs these into singer-sdk's backoff hooks; the target calls :func:`send` directly.
+What to do with a failure (wait, retry, give up, stop) is decided in one place for every
+call, the tap's streams included: ``planhat_common/sender.py``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ import random
 import socket
 import threading
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -33,11 +33,7 @@ import urllib3
 from planhat_common.errors import PlanhatError, SettingsError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Iterator
-
-    from planhat_common.call_gate import CallGate
-
-T = TypeVar("T")
+    from collections.abc import Iterable, Iterator
 
 LOGGER = logging.getLogger("planhat")
 
@@ -317,87 +313,6 @@ def make_session(token: str, user_agent: str) -> requests.Session:
         }
     )
     return session
-
-
-def send(
-    session: requests.Session,
-    method: str,
-    url: str,
-    *,
-    gate: CallGate,
-    policy: RetryPolicy,
-    secrets: Iterable[str | None],
-    timeout: float,
-    data: bytes | None = None,
-    params: dict[str, Any] | None = None,
-    rate_limited: bool = True,
-    decode: Callable[[requests.Response], T],
-    fatal_statuses: Collection[int] = (401, 403),
-    credential: str = "api_token",
-    idempotent: bool = True,
-) -> T:
-    """Send one request, retrying transient failures; return ``decode(response)``.
-
-    ``decode`` sees every non-retriable response and may raise
-    :class:`TransientResponseError` for a body that is not what the call promises (truncated
-    JSON, an error object in a 200), which is retried like a 5xx. Callers decide what a 4xx
-    means for them, except ``fatal_statuses`` (401 and 403 unless a caller reads 403 bodies,
-    as bulk upserts' ``permissionErrors``), which raise :class:`PlanhatAuthError` naming
-    ``credential``. Retrying writes is safe because bulk upserts are idempotent on keys.
-
-    A call that is not ``idempotent`` (an analytics push adds what it sends) is retried only
-    after failures that prove it was not acted on: a connection that was never made, or a
-    status in :data:`REFUSED_STATUSES`. Any other failure raises :class:`OutcomeUnknownError`.
-    """
-    secrets = tuple(secrets)
-    attempt = 0
-    while True:
-        attempt += 1
-        response: requests.Response | None = None
-        failure: BaseException | None = None  # a failure that got no response
-        refused = False
-        try:
-            with gate.call() if rate_limited else nullcontext():
-                response = session.request(method, url, data=data, params=params, timeout=timeout)
-            throttled = response.status_code == TOO_MANY_REQUESTS
-            if rate_limited and not throttled:
-                gate.answered()
-            if response.status_code in fatal_statuses:
-                raise PlanhatAuthError(auth_error_message(response, secrets, credential))
-            if response.status_code not in RETRIABLE_STATUSES:
-                return decode(response)
-            problem = describe_response(response, secrets)
-            refused = response.status_code in REFUSED_STATUSES
-        except TransientResponseError as exc:
-            problem = redact(str(exc), secrets)
-        except TRANSIENT_EXCEPTIONS as exc:
-            problem = redact(
-                f"{method} {urlsplit(url).path} failed: {failure_text(exc, url)}", secrets
-            )
-            refused = never_connected(exc)
-            failure = exc
-        if not idempotent and not refused:
-            raise OutcomeUnknownError(problem)
-        if policy.gives_up(attempt, failure):
-            raise _final_error(attempt, failure, problem, url, secrets)
-        wait = policy.wait_seconds(attempt, response)
-        LOGGER.warning("Retrying in %.1fs (attempt %d): %s", wait, attempt, problem)
-        if rate_limited:
-            wait = gate.own_wait(None if response is None else response.status_code, wait)
-        time.sleep(wait)
-
-
-def _final_error(
-    attempts: int,
-    failure: BaseException | None,
-    problem: str,
-    url: str,
-    secrets: Iterable[str | None],
-) -> PlanhatError:
-    """The error a call ends with when it is not retried any more."""
-    if failure is not None and name_not_resolved(failure):
-        return HostNotFoundError(host_not_found_message(url, secrets))
-    return PlanhatError(f"Giving up after {attempts} attempts: {problem}")
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -19,6 +19,7 @@ from planhat_common.http import (
     protect_secrets,
 )
 from planhat_common.registry import Host
+from planhat_common.sender import Sender
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -165,6 +166,11 @@ class PlanhatConnection:
             max_wait=max_wait,
             rate_limit_wait=min(RetryPolicy.rate_limit_wait, max_wait),
         )
+
+    @cached_property
+    def sender(self) -> Sender:
+        """The one sender of this run's calls: through :attr:`gate`, under :attr:`retry_policy`."""
+        return Sender(self.gate, self.retry_policy)
 
     @cached_property
     def timeout(self) -> float:

@@ -43,11 +43,17 @@ from planhat_sandbox.api import ApiError
 from planhat_sandbox.responses import error_response, json_response
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from werkzeug.wrappers import Request, Response
 
-    from planhat_sandbox.app import SandboxApp
+    from planhat_sandbox.api import Api
+    from planhat_sandbox.faults import Faults, RateLimiter
+    from planhat_sandbox.request_log import RequestLog
+    from planhat_sandbox.store import Store
+
+    #: Reseed the store: ``(records, seed, model_records)``, None keeping the current one.
+    Reseed = Callable[[int | None, int | None, Mapping[str, int] | None], None]
 
 ADMIN_PREFIX = "/_sandbox/"
 #: The method key of a route that answers every method without a route of its own.
@@ -77,11 +83,29 @@ class AdminCall:
 
 
 class AdminApi:
-    """The admin routes over one app's store, request log, faults and rate limit."""
+    """The admin routes over one app's store, request log, faults and rate limit.
 
-    def __init__(self, app: SandboxApp) -> None:
-        """Serve ``app``'s state."""
-        self.app = app
+    It is handed those pieces, not the app: the app routes requests here, and nothing here
+    needs to know how.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        api: Api,
+        faults: Faults,
+        rate_limiter: RateLimiter,
+        request_log: RequestLog,
+        reseed: Reseed,
+    ) -> None:
+        """Serve these pieces of one sandbox; ``reseed`` refills ``store`` with seed data."""
+        self.store = store
+        self.api = api
+        self.faults = faults
+        self.rate_limiter = rate_limiter
+        self.request_log = request_log
+        self.reseed = reseed
         #: (method or ANY, route name) -> handler; a name ending in "/" takes an argument.
         self.routes: dict[tuple[str, str], Callable[[AdminCall], Response]] = {
             (ANY, "health"): self._health,
@@ -119,59 +143,59 @@ class AdminApi:
         return json_response(200, OK)
 
     def _requests(self, _call: AdminCall) -> Response:
-        log = self.app.request_log
+        log = self.request_log
         return json_response(200, {"requests": log.entries(), "counts": log.counts()})
 
     def _requests_summary(self, call: AdminCall) -> Response:
         if call.arg != "summary":
             raise ApiError(404, f"no admin route 'requests/{call.arg}'")
-        return json_response(200, self.app.request_log.summary())
+        return json_response(200, self.request_log.summary())
 
     def _clear_requests(self, _call: AdminCall) -> Response:
-        self.app.clear_log()
+        self.request_log.clear()
         return json_response(200, OK)
 
     def _faults(self, _call: AdminCall) -> Response:
-        return json_response(200, self.app.faults.config.to_dict())
+        return json_response(200, self.faults.config.to_dict())
 
     def _replace_faults(self, call: AdminCall) -> Response:
-        return json_response(200, self.app.faults.replace(call.body()).to_dict())
+        return json_response(200, self.faults.replace(call.body()).to_dict())
 
     def _update_faults(self, call: AdminCall) -> Response:
-        return json_response(200, self.app.faults.update(call.body()).to_dict())
+        return json_response(200, self.faults.update(call.body()).to_dict())
 
     def _rate_limit(self, _call: AdminCall) -> Response:
-        return json_response(200, self.app.rate_limiter.to_dict())
+        return json_response(200, self.rate_limiter.to_dict())
 
     def _set_rate_limit(self, call: AdminCall) -> Response:
         data = call.body()
-        self.app.rate_limiter.configure(data.get("per_minute"), data.get("window_seconds"))
+        self.rate_limiter.configure(data.get("per_minute"), data.get("window_seconds"))
         return self._rate_limit(call)
 
     # The store's lock is held until the body is serialized: it holds live records.
 
     def _activities(self, _call: AdminCall) -> Response:
-        with self.app.store.lock:
-            return json_response(200, list(self.app.store.activities))
+        with self.store.lock:
+            return json_response(200, list(self.store.activities))
 
     def _clear_activities(self, _call: AdminCall) -> Response:
-        with self.app.store.lock:
-            self.app.store.activities.clear()
+        with self.store.lock:
+            self.store.activities.clear()
         return json_response(200, [])
 
     def _reset(self, call: AdminCall) -> Response:
         data = call.body(allow_empty=True)
-        self.app.reseed(data.get("records"), data.get("seed"), data.get("model_records"))
+        self.reseed(data.get("records"), data.get("seed"), data.get("model_records"))
         return json_response(200, OK)
 
     def _dump(self, _call: AdminCall) -> Response:
-        with self.app.store.lock:
-            return json_response(200, self.app.store.dump())
+        with self.store.lock:
+            return json_response(200, self.store.dump())
 
     def _load(self, call: AdminCall) -> Response:
         data = call.body()
-        with self.app.store.lock:
-            self.app.store.load(data)
+        with self.store.lock:
+            self.store.load(data)
         return json_response(200, OK)
 
     def _touch(self, call: AdminCall) -> Response:
@@ -182,5 +206,5 @@ class AdminApi:
         ids, fields = data.get("ids") or [], data.get("fields") or {}
         if not isinstance(ids, list) or not isinstance(fields, dict):
             raise ApiError(400, "'ids' must be a list and 'fields' an object")
-        with self.app.store.lock:
-            return json_response(200, self.app.api.touch(model, ids, fields))
+        with self.store.lock:
+            return json_response(200, self.api.touch(model, ids, fields))

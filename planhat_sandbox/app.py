@@ -95,7 +95,14 @@ class SandboxApp:
         self.rate_limiter = RateLimiter(rate_limit_per_minute, rate_limit_window_seconds)
         self.injector = FaultInjector(self.faults, self.rate_limiter)
         self.request_log = RequestLog()
-        self.admin = AdminApi(self)
+        self.admin = AdminApi(
+            store=self.store,
+            api=self.api,
+            faults=self.faults,
+            rate_limiter=self.rate_limiter,
+            request_log=self.request_log,
+            reseed=self.reseed,
+        )
 
     # -- helpers for Python callers ------------------------------------------------------------
 

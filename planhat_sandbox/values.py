@@ -137,6 +137,8 @@ def _string_gen(model: Model, name: str, pools: Pools) -> Any:  # noqa: C901, PL
 
 def _number_gen(name: str) -> Any:
     lname = name.lower()
+    if name == "score":  # an NPS answer, 0-10, whatever type the evidence declares
+        return lambda rng, _i: below(rng, 11)
     if name in {"h", "health", "csmScore"}:
         return lambda rng, _i: round(rng.uniform(1, 10), 2)
     if "probability" in lname or "rate" in lname or lname.startswith("percent"):

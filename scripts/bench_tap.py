@@ -174,7 +174,7 @@ class TapBench:
         past_end = extra - full - round_first - (note_calls or 0)
         if past_end > 0:
             # Pages read ahead are asked for before the short last page says the list ended
-            # (planhat_common/paging.py, read_ahead_depth); a fast server and a busy reader
+            # (tap_planhat/paging/read_ahead.py, read_ahead_depth); a fast server and a busy reader
             # keep that to one page ahead.
             why.append(f"{past_end} page(s) read ahead past the end")
         elif past_end < 0:

@@ -8,6 +8,11 @@ typed custom fields alike, a value is either
 * or rescued: moved under the same path into ``_rescued_data`` (:mod:`planhat_common.rescued`),
   with the field set to null, and counted.
 
+The tap's own columns (``_rescued_data``, and ``_sdc_*`` as Singer reserves them) are never
+taken from Planhat: a record from Planhat that has a field of such a name has it moved into the
+tap's ``_rescued_data`` under that same name (the field itself dropped), and counted. So the
+rescue column holds only the tap's rescues, and ``_sdc_deleted_at`` only the tap's deletions.
+
 At the end of a stream, :meth:`Coercer.report` logs one warning per field that had rescued
 values, with the count and the first record's ``_id``.
 """
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from planhat_common.fieldtypes import OBJ
 from planhat_common.rescued import CUSTOM, RESCUED
+from planhat_common.singer_columns import SDC_PREFIX
 from tap_planhat.conversions import NO_FIT, FieldCheck
 
 if TYPE_CHECKING:
@@ -28,8 +34,11 @@ if TYPE_CHECKING:
     from planhat_common.fieldtypes import FieldType
 
 LOGGER = logging.getLogger("tap-planhat")
-#: Properties the tap itself adds: never reported as undeclared Planhat fields.
-_NOT_PLANHAT = frozenset({"_id", RESCUED, "_sdc_deleted_at"})
+
+
+def is_reserved(name: str) -> bool:
+    """Whether a top-level ``name`` is a column of the tap's own, never Planhat's."""
+    return name == RESCUED or name.startswith(SDC_PREFIX)
 
 
 #: Fits no field: an undeclared field's values all take the slow path (and are noted).
@@ -79,7 +88,7 @@ class Coercer:
         """
         self.stream = stream
         self.report_undeclared = report_undeclared
-        declared = {k: v for k, v in fields.items() if k not in _NOT_PLANHAT}
+        declared = {k: v for k, v in fields.items() if k != "_id" and not is_reserved(k)}
         if custom:
             declared.setdefault(CUSTOM, OBJ)  # the tenant defines custom fields for the model
         self._checks = _checks(declared, unions_as_text=unions_as_text)
@@ -91,11 +100,17 @@ class Coercer:
         self.rescued: Counter[str] = Counter()
         self._first: dict[str, tuple[Any, Any]] = {}
         self.undeclared: set[str] = set()
+        #: Reserved names found in the record being coerced (is_reserved).
+        self._reserved: list[str] = []
 
     def __call__(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Coerce ``record`` in place and return it."""
+        """Coerce ``record`` (as it came from Planhat) in place and return it."""
         rescued: dict[str, Any] = {}
         self._coerce(record, self._plan, rescued, None)
+        if self._reserved:  # taken out after the loop: a dict cannot lose keys while iterated
+            for name in self._reserved:
+                rescued[name] = record.pop(name)
+            self._reserved.clear()
         custom = record.get(CUSTOM)
         if self._custom_checks and type(custom) is dict:
             self._coerce(custom, self._custom_plan, rescued, CUSTOM)
@@ -120,8 +135,8 @@ class Coercer:
                 continue
             rule = plan.rules.get(name)
             if rule is None:
-                if parent is None and name not in self.undeclared and name not in _NOT_PLANHAT:
-                    self.undeclared.add(name)
+                if parent is None and name not in self.undeclared and name != "_id":
+                    self._undeclared(name)  # rare: once a field, or a reserved name
                 continue
             if kind is str:
                 if rule[0] is not None and rule[0](value) is not None:
@@ -137,6 +152,13 @@ class Coercer:
                 values[name] = fixed
             else:
                 self._rescue(values, name, rescued, parent)
+
+    def _undeclared(self, name: str) -> None:
+        """A top-level field no source declares: noted, or (a reserved name) to be rescued."""
+        if is_reserved(name):
+            self._reserved.append(name)
+        else:
+            self.undeclared.add(name)
 
     @staticmethod
     def _rescue(
@@ -160,13 +182,24 @@ class Coercer:
             ):
                 self.rescued[path] += 1
                 self._first.setdefault(path, (record_id, original))
-        earlier = record.get(RESCUED)
-        record[RESCUED] = {**earlier, **rescued} if isinstance(earlier, dict) else rescued
+        record[RESCUED] = rescued  # Planhat's own field of that name is in it (is_reserved)
 
     def report(self) -> None:
         """Log, once per field, how many values were rescued this run; then start over."""
         for path, count in sorted(self.rescued.items()):
             record_id, value = self._first[path]
+            if is_reserved(path):
+                LOGGER.warning(
+                    "Stream '%s': %d record(s) from Planhat have a field '%s', a name the tap "
+                    "keeps for its own column, first in record _id=%s. Their values are kept "
+                    "in '%s' under that name.",
+                    self.stream,
+                    count,
+                    path,
+                    record_id,
+                    RESCUED,
+                )
+                continue
             check = self._field_check(path)
             LOGGER.warning(
                 "Stream '%s', field '%s': %d value(s) fit none of its declared types (%s), "

@@ -35,7 +35,7 @@ import orjson
 
 from planhat_common.epoch_days import epoch_day
 from planhat_common.fieldtypes import Shape
-from planhat_common.page_filter import normalise_timestamp
+from tap_planhat.paging.page_filter import normalise_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -44,7 +44,7 @@ class DimensionDataStream(PlanhatStream):
     def partitions(self) -> list[dict[str, Any]] | None:
         # The SDK reads this more than once per sync, and only for a selected stream: list
         # the companies once, and say what reading them costs before it is paid.
-        companies = self.planhat_tap.list_all(get_model("companies"), select="_id")
+        companies = self.needs.list_all(get_model("companies"), "_id")
         if companies:
             self.logger.warning("%s", self.cost_notice(len(companies)))
         self.progress = PartitionProgress(self.logger, self.name, len(companies))
@@ -52,7 +52,7 @@ class DimensionDataStream(PlanhatStream):
 
     def cost_notice(self, companies: int) -> str:
         """What this stream is about to cost, and how to leave it out."""
-        per_minute = self.planhat_tap.connection.gate.budget.per_minute
+        per_minute = self.connection.gate.budget.per_minute
         duration = (
             f", about {math.ceil(companies / per_minute)} min at {per_minute} calls a minute"
             if per_minute and companies
@@ -62,7 +62,7 @@ class DimensionDataStream(PlanhatStream):
             f"Stream '{self.name}' is selected: it reads {self.path} once per company, so "
             f"this run makes at least {companies:,} calls for {companies:,} companies"
             f"{duration}. Leave it out unless you need the metrics history: in Meltano, "
-            f"`meltano select {self.planhat_tap.name} --exclude {self.name} '*'`; in a catalog, "
+            f"`meltano select {self.tap_name} --exclude {self.name} '*'`; in a catalog, "
             "`selected: false` on the stream."
         )
 

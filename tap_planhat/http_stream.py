@@ -1,9 +1,10 @@
-"""How a tap stream talks to Planhat: host, token, session, errors, retries, the call gate."""
+"""How a tap stream talks to Planhat: host, token, session, errors, and the one sender."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -13,37 +14,66 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
-from planhat_common.http import auth_error_message, describe_response, failure_text
-from tap_planhat.pagination import UnreadablePageError
-from tap_planhat.retries import gated, named_failures, owed_wait, retry_waits
+from planhat_common.http import auth_error_message, describe_response
+from planhat_common.sender import as_is
+from tap_planhat.paging.paginator import UnreadablePageError
+from tap_planhat.retries import StreamCallReport
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator
+    import threading
+    from collections.abc import Callable
 
-    from tap_planhat.stream_run import StreamRun
-    from tap_planhat.tap import TapPlanhat
+    from singer_sdk.helpers.types import Context
+
+    from planhat_common.registry import Model
+    from planhat_common.settings import PlanhatConnection
+    from tap_planhat.paging.stream_run import StreamRun
 
 
 class ModelNotAvailableError(Exception):
     """The tenant answered 404 for a whole model: skip the stream, do not fail the run."""
 
 
+class Flush(Protocol):
+    """Writes out the RECORD lines the tap's message writer holds back (output.py)."""
+
+    def __call__(self, *, to_os: bool = True) -> None:
+        """Hand them to the OS too, unless ``to_os`` is False (then they reach its buffer)."""
+
+
+@dataclass(frozen=True)
+class StreamNeeds:
+    """What a stream takes from its tap: these, not the tap itself."""
+
+    #: Hosts, token, timeout, secrets, the call gate and the one sender of this run.
+    connection: PlanhatConnection
+    flush_output: Flush
+    #: Every record of a small listing (model, ``select``): partitions' parents.
+    list_all: Callable[[Model, str | None], list[dict[str, Any]]]
+
+
 class PlanhatHTTPStream(RESTStream[int]):
     """singer-sdk's HTTP hooks for Planhat's main API; subclasses say what to read.
 
-    Every attempt of every request passes the process's call gate (``retries.gated``); the
-    request function the SDK's loop calls reads pages ahead (:class:`StreamRun`).
+    Every attempt of every request goes through the run's one sender, and so through the call
+    gate (:meth:`request_decorator`); the request function the SDK's loop calls reads pages
+    ahead (:class:`StreamRun`).
     """
 
-    #: Our own typed reference: the SDK keeps the tap only in a private attribute.
-    planhat_tap: TapPlanhat
+    #: Set by the subclass before the SDK's constructor runs (which reads url_base).
+    needs: StreamNeeds
     #: Made new by the subclass's get_records for each sync.
     _run: StreamRun
+
+    @property
+    def connection(self) -> PlanhatConnection:
+        """This run's connection (settings, gate, sender)."""
+        return self.needs.connection
 
     @override
     @property
     def url_base(self) -> str:
-        return self.planhat_tap.connection.api_url
+        return self.connection.api_url
 
     @override
     @cached_property
@@ -56,7 +86,7 @@ class PlanhatHTTPStream(RESTStream[int]):
         # A connection per call in flight: urllib3 keeps 10 per host unless told, and drops
         # (with a warning) any connection beyond that once its call is done.
         session = requests.Session()
-        adapter = HTTPAdapter(pool_maxsize=self.planhat_tap.connection.gate.in_flight.maximum)
+        adapter = HTTPAdapter(pool_maxsize=self.connection.gate.in_flight.maximum)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -64,17 +94,17 @@ class PlanhatHTTPStream(RESTStream[int]):
     @override
     @property
     def http_headers(self) -> dict[str, str]:
-        return {"Accept": "application/json", "User-Agent": self.planhat_tap.connection.user_agent}
+        return {"Accept": "application/json", "User-Agent": self.connection.user_agent}
 
     @override
     @property
     def timeout(self) -> int:
         # requests takes float seconds; int() would turn request_timeout 0.5 into 0 (a crash).
-        return self.planhat_tap.connection.timeout  # type: ignore[return-value]
+        return self.connection.timeout  # type: ignore[return-value]
 
     @override
     def validate_response(self, response: requests.Response) -> None:
-        secrets = self.planhat_tap.connection.secrets
+        secrets = self.connection.secrets
         status = response.status_code
         if status in {401, 403}:
             raise FatalAPIError(f"Stream '{self.name}': {auth_error_message(response, secrets)}")
@@ -91,48 +121,28 @@ class PlanhatHTTPStream(RESTStream[int]):
         return self._problem(response, "error")
 
     def _problem(self, response: requests.Response, what: str) -> str:
-        secrets = self.planhat_tap.connection.secrets
+        secrets = self.connection.secrets
         return f"Stream '{self.name}': {what}: {describe_response(response, secrets)}"
-
-    # Retries: the shared policy decides waits (Retry-After, then backoff); no extra jitter.
-
-    @override
-    def backoff_wait_generator(self) -> Generator[float, Any, None]:
-        connection = self.planhat_tap.connection
-        return retry_waits(connection.retry_policy, connection.gate)
-
-    @override
-    def backoff_max_tries(self) -> int:
-        return self.planhat_tap.connection.retry_policy.max_tries
-
-    @override
-    def backoff_jitter(self, value: float) -> float:
-        return value
-
-    @override
-    def backoff_handler(self, details: Any) -> None:
-        # Waits are spent before the next attempt (retries.retry_waits), not in backoff's
-        # sleep: this call's own, or a 429's hold of the whole gate.
-        wait = (
-            details.get("wait") or owed_wait() or self.planhat_tap.connection.gate.budget.held_for()
-        )
-        exc = details.get("exception")
-        request = next(iter(details.get("args") or ()), None)
-        self.logger.warning(
-            "Stream '%s': retrying in %.1fs after attempt %d: %s",
-            self.name,
-            wait,
-            details.get("tries", 0),
-            failure_text(exc, getattr(request, "url", None) or "") if exc else exc,
-        )
 
     @override
     def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        connection = self.planhat_tap.connection
-        retried = super().request_decorator(gated(func, connection.gate))
-        return self._run.requests_through(
-            named_failures(retried, self.name, self.backoff_max_tries(), connection.secrets)
-        )
+        # The SDK's hook for "custom backoff or retry handling": its backoff is replaced, not
+        # bent, so the one sender decides waits, retries, give-up and cancellation here too
+        # (tests/test_sdk_contract.py pins what this relies on).
+        connection = self.connection
+
+        def send(
+            prepared_request: requests.PreparedRequest,
+            context: Context | None,
+            *,
+            cancel: threading.Event | None = None,
+        ) -> requests.Response:
+            report = StreamCallReport(self.name, prepared_request, connection.secrets, self.logger)
+            return connection.sender.send(
+                lambda: func(prepared_request, context), as_is, report, cancel=cancel
+            )
+
+        return self._run.requests_through(send)
 
     def _prepared(self, offset: int) -> requests.PreparedRequest:
         """The request for the page at ``offset``, exactly as the SDK's loop will build it."""

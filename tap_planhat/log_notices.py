@@ -8,10 +8,7 @@ logged for every record without an update timestamp; the tap emits such records 
 and reports a timestamp that fits no type once per stream (coerce.py). "Skipping parse of env
 var settings..." is logged on every start that reads a config file, as Meltano always does.
 
-On a stream's own logger, ``backoff`` (inside the SDK's request decorator) logs "Backing off
-..." before each retry and "Giving up ..." when retries end: the tap's own warning says the
-same with the wait it will really take (http_stream.py), and its final error says what to
-do. A stream read in partitions (dimension_data: one per company) would also log "Starting
+A stream read in partitions (dimension_data: one per company) would also log "Starting
 incremental sync" and "Pagination stopped after 0 pages" once per partition; the stream
 reports its progress itself (dimension_data.py), so the first start line is kept and the
 rest dropped.
@@ -37,19 +34,17 @@ class SdkNoticeFilter(logging.Filter):
         return not str(record.msg).startswith(SDK_NOTICES)
 
 
-#: Dropped on every stream's logger (matched on the start of the message).
-STREAM_NOTICES = ("Backing off ", "Giving up ")
 #: Dropped on a partitioned stream's logger; of the first, the first line is kept.
 PARTITION_NOTICES = ("Starting incremental sync of", "Pagination stopped after")
 
 
 class StreamNoticeFilter(logging.Filter):
-    """Drops :data:`STREAM_NOTICES`, and with ``partitioned`` the repeats per partition."""
+    """With ``partitioned``, drops the SDK's notices repeated per partition."""
 
     def __init__(self, *, partitioned: bool = False) -> None:
         """Filter one stream's logger; ``partitioned``: the stream is read per partition."""
         super().__init__()
-        self.dropped = STREAM_NOTICES + (PARTITION_NOTICES if partitioned else ())
+        self.dropped = PARTITION_NOTICES if partitioned else ()
         self.started = not partitioned
 
     def filter(self, record: logging.LogRecord) -> bool:

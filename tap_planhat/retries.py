@@ -1,118 +1,81 @@
-"""How a stream's requests are retried: waits from the shared policy, each attempt gated.
+"""What a stream says about a request that failed: its retry line and the error it ends with.
 
-singer-sdk retries through ``backoff`` around its request function (``request_decorator``);
-these pieces go into that wrapping so streams keep the same rules as every other call
-(``planhat_common/http.py``).
+When to wait, retry, give up or stop is the one sender's (``planhat_common/sender.py``); a
+stream's requests reach it through singer-sdk's ``request_decorator`` hook (http_stream.py).
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
-from planhat_common.call_gate import pause
+from typing_extensions import override
+
 from planhat_common.errors import PlanhatError
 from planhat_common.http import (
     TRANSIENT_EXCEPTIONS,
     HostNotFoundError,
+    failure_text,
     host_not_found_message,
     name_not_resolved,
     redact,
 )
+from planhat_common.sender import CallReport
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable
+    import logging
+    from collections.abc import Iterable
 
     import requests
 
-    from planhat_common.call_gate import CallGate
-    from planhat_common.http import RetryPolicy
-
-T = TypeVar("T")
+    from planhat_common.sender import Failure
 
 
-#: The wait the current call owes before its next attempt (seconds), set by
-#: :func:`retry_waits` and spent by :func:`gated`. Per context: a retry's wait generator runs
-#: in the thread that sends the request (tests/test_sdk_contract.py).
-_OWED: ContextVar[float] = ContextVar("planhat_retry_wait_owed", default=0.0)
+class StreamCallReport(CallReport):
+    """A stream's request: every line and error names the stream and the request."""
 
+    def __init__(
+        self,
+        stream_name: str,
+        request: requests.PreparedRequest,
+        secrets: Iterable[str | None],
+        logger: logging.Logger,
+    ) -> None:
+        """A report on ``request`` of the stream ``stream_name``, logged on ``logger``."""
+        super().__init__(request.method or "GET", request.url or "", secrets, logger)
+        self.stream_name = stream_name
+        self.path_url = request.path_url
 
-def retry_waits(policy: RetryPolicy, gate: CallGate) -> Generator[float, Any, None]:
-    """``backoff``'s wait generator: the policy's wait (Retry-After, then backoff) per attempt.
+    @override
+    def problem(self, failure: Failure) -> str:
+        # singer-sdk's error already names the stream, path and status (response_error_message).
+        return failure_text(failure.error, self.url)
 
-    ``backoff`` primes it with ``send(None)``, then sends each exception. It always yields 0:
-    the wait is spent before the next attempt, where a read-ahead that is called off
-    meanwhile stops waiting, which ``backoff``'s own sleep cannot do. A 429's wait holds the
-    whole gate (every caller waits); any other failure's wait is this call's own
-    (:func:`owed_wait`, spent by :func:`gated`).
+    @override
+    def retrying(self, failure: Failure, attempt: int, wait: float) -> None:
+        self.logger.warning(
+            "Stream '%s': retrying in %.1fs after attempt %d: %s",
+            self.stream_name,
+            wait,
+            attempt,
+            self.problem(failure),
+        )
 
-    It ends when the policy gives up before ``max_tries`` (a host name that does not resolve,
-    :meth:`RetryPolicy.gives_up`): ``backoff`` then stops retrying and raises the failure
-    (tests/tap/test_unresolvable_host.py holds it to that).
-    """
-    _OWED.set(0.0)
-    exc = yield 0.0
-    attempt = 0
-    while True:
-        attempt += 1
-        response = getattr(exc, "response", None)
-        if response is None and policy.gives_up(attempt, exc):
-            return
-        status = None if response is None else response.status_code
-        _OWED.set(gate.own_wait(status, policy.wait_seconds(attempt, response)))
-        exc = yield 0.0
-
-
-def owed_wait() -> float:
-    """Seconds the current call waits before its next attempt (not counting a 429's hold)."""
-    return _OWED.get()
-
-
-def gated(func: Callable[..., T], gate: CallGate) -> Callable[..., T]:
-    """``func`` passing ``gate`` on every call: every attempt, retries included.
-
-    A retry first waits what it owes (:func:`retry_waits`), outside the gate so it holds no
-    place in flight, and gives up (:class:`~planhat_common.call_gate.Cancelled`) if its
-    read-ahead is called off meanwhile.
-    """
-
-    def call(*args: Any, **kwargs: Any) -> T:
-        owed = _OWED.get()
-        if owed:
-            _OWED.set(0.0)
-            pause(owed)
-        with gate.call():
-            result = func(*args, **kwargs)
-        gate.answered()
-        return result
-
-    return call
-
-
-def named_failures(
-    func: Callable[..., requests.Response],
-    stream_name: str,
-    tries: int,
-    secrets: Iterable[str | None],
-) -> Callable[..., requests.Response]:
-    """``func`` whose final transport failure names the stream, the request and the attempts.
-
-    requests' own message names neither the stream nor the path.
-    """
-
-    def named(prepared_request: requests.PreparedRequest, *args: Any) -> requests.Response:
-        try:
-            return func(prepared_request, *args)
-        except TRANSIENT_EXCEPTIONS as exc:
-            if name_not_resolved(exc):
-                message = host_not_found_message(prepared_request.url or "", secrets)
-                raise HostNotFoundError(f"Stream '{stream_name}': {message}") from exc
-            raise PlanhatError(
+    @override
+    def gave_up(self, failure: Failure, attempts: int) -> BaseException:
+        error = failure.error
+        if not isinstance(error, TRANSIENT_EXCEPTIONS):
+            return error  # singer-sdk's own, naming the stream, the request and the status
+        # requests' own message names neither the stream nor the path.
+        if name_not_resolved(error):
+            message = host_not_found_message(self.url, self.secrets)
+            final: PlanhatError = HostNotFoundError(f"Stream '{self.stream_name}': {message}")
+        else:
+            final = PlanhatError(
                 redact(
-                    f"Stream '{stream_name}': giving up after {tries} attempts: "
-                    f"{prepared_request.method} {prepared_request.path_url} failed: {exc}",
-                    secrets,
+                    f"Stream '{self.stream_name}': giving up after {attempts} attempts: "
+                    f"{self.method} {self.path_url} failed: {error}",
+                    self.secrets,
                 )
-            ) from exc
-
-    return named
+            )
+        final.__cause__ = error
+        return final

@@ -9,28 +9,29 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import SelectionMask
 from typing_extensions import override
 
-from planhat_common.page_filter import PageFilter, incremental_threshold
 from planhat_common.paging import OffsetPager
 from tap_planhat.coerce import Coercer
 from tap_planhat.deletes import deletions_since_last_scan
 from tap_planhat.flattening import FlatShaper, flattenable_schema, flattening_depth
 from tap_planhat.http_stream import ModelNotAvailableError, PlanhatHTTPStream
 from tap_planhat.log_notices import quiet_stream_notices
-from tap_planhat.pagination import PlanhatPaginator
+from tap_planhat.paging.page_filter import PageFilter, incremental_threshold
+from tap_planhat.paging.paginator import PlanhatPaginator
+from tap_planhat.paging.stream_run import StreamRun
 from tap_planhat.schemas import stream_schema
-from tap_planhat.stream_run import StreamRun
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     import requests
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
     from singer_sdk.singerlib import Catalog
     from singer_sdk.singerlib.catalog import Breadcrumb
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
     from planhat_common.registry import FieldType, Model
-    from tap_planhat.tap import TapPlanhat
+    from tap_planhat.http_stream import StreamNeeds
 
 DEFAULT_LOOKBACK_MINUTES = 5
 
@@ -47,21 +48,25 @@ class PlanhatStream(PlanhatHTTPStream):
     primary_keys = ("_id",)
     # Bookmarks rise to the newest key seen, promoted when the stream completes.
     is_sorted = False
-    # post_process coerces every typed field (coerce.py) and records come from JSON, so the
+    # parse_response coerces every typed field (coerce.py) and records come from JSON, so the
     # SDK's per-record conformance pass would change nothing but cost most of the CPU time.
     # It is turned back on when an input catalog closes an object (see apply_catalog).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(
         self,
-        tap: TapPlanhat,
+        tap: Tap,
         model: Model,
         custom_fields: Mapping[str, FieldType] | None,
+        needs: StreamNeeds,
     ) -> None:
-        """Build the stream for ``model`` with its (possibly typed) custom fields."""
+        """Build the stream for ``model`` with its (possibly typed) custom fields.
+
+        ``tap`` is for singer-sdk (config, catalog, state); what the stream itself uses of its
+        tap comes in ``needs``.
+        """
         self.model = model
-        # Our own typed reference: the SDK keeps the tap only in a private attribute.
-        self.planhat_tap = tap
+        self.needs = needs
         self.selected_by_default = model.selected_by_default
         # The SDK's flattening turns arrays and objects into JSON text but leaves a number or
         # boolean of the same field as it is, against the flattened schema (a string): so
@@ -156,7 +161,7 @@ class PlanhatStream(PlanhatHTTPStream):
             context,
             OffsetPager(self.page_size),
             records,
-            self.planhat_tap.connection.gate,
+            self.connection.gate,
         )
         try:
             yield from self._read(context)
@@ -165,7 +170,7 @@ class PlanhatStream(PlanhatHTTPStream):
             self.partition_done(context)
             # The SDK writes no STATE after a stream whose bookmark did not move: without
             # this, its last RECORD lines would wait for the next stream's messages.
-            self.planhat_tap.flush_output()
+            self.needs.flush_output()
 
     def partition_done(self, context: Context | None) -> None:  # noqa: ARG002
         """After reading ``context`` (the whole stream, but for partitioned streams): report."""
@@ -207,7 +212,7 @@ class PlanhatStream(PlanhatHTTPStream):
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         # Every record of the previous page is out before this page's are written.
-        self.planhat_tap.flush_output(to_os=False)
+        self.needs.flush_output(to_os=False)
         run = self._run
         page = run.pages.take(response)
         selection = run.records.select(page)
@@ -221,7 +226,10 @@ class PlanhatStream(PlanhatHTTPStream):
             )
         if run.pager.page_read(len(page), stop=selection.reached_bookmark).more:
             run.read_ahead(self._prepared)
-        return selection.records
+        # Coerced here, where records come from Planhat, and lazily, one as the SDK takes it:
+        # the tap's own records (deletions, deletes.py) carry the tap's own columns, which a
+        # record from Planhat never may (coerce.py).
+        return map(self.coerce, selection.records)
 
     @override
     @property
@@ -247,7 +255,6 @@ class PlanhatStream(PlanhatHTTPStream):
 
     @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
-        row = self.coerce(row)
         return row if self.flat is None else self.flat(row)
 
 

@@ -18,6 +18,7 @@ from planhat_common.registry import get_model, readable_models
 from planhat_common.runtime import tune_gc
 from planhat_common.settings import PlanhatConnection, connection_properties
 from tap_planhat.dimension_data import DimensionDataStream
+from tap_planhat.http_stream import StreamNeeds
 from tap_planhat.log_notices import quiet_sdk_notices
 from tap_planhat.output import FastSingerWriter
 from tap_planhat.schemas import custom_field_types
@@ -140,15 +141,18 @@ class TapPlanhat(VersionedAbout, Tap):
     @override
     def discover_streams(self) -> list[PlanhatStream]:
         definitions = self._custom_field_definitions()
+        # Streams get what they use of the tap, not the tap: no stream module imports this one.
+        needs = StreamNeeds(self.connection, self.flush_output, self.list_all)
         return [
             PlanhatStream(
                 self,
                 model,
                 custom_field_types(definitions, model) if definitions is not None else None,
+                needs,
             )
             for model in readable_models()
             if model.name != DimensionDataStream.model_name
-        ] + [DimensionDataStream(self, get_model(DimensionDataStream.model_name), None)]
+        ] + [DimensionDataStream(self, get_model(DimensionDataStream.model_name), None, needs)]
 
     def _custom_field_definitions(self) -> list[dict[str, Any]] | None:
         """Every /customfields record, or None when typing is off."""

@@ -9,18 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from target_planhat.outcomes.stream_outcomes import StreamOutcomes
+
 if TYPE_CHECKING:
+    import logging
+
     from singer_sdk.target_base import Target
 
     from planhat_common.client import PlanhatClient
     from planhat_common.settings import PlanhatConnection
-    from target_planhat.key_lookups import KeyLookups
-    from target_planhat.routing import Router
-    from target_planhat.run_files import RunFiles
-    from target_planhat.run_sinks import RunSinks
-    from target_planhat.run_summary import RunSummary
+    from target_planhat.lookups import KeyLookups
+    from target_planhat.mapping.routing import Route, Router
+    from target_planhat.outcomes.counts import RunSummary, StreamCounts
+    from target_planhat.outcomes.files import RunFiles
     from target_planhat.settings import TargetSettings
-    from target_planhat.writer import BatchWriter
+    from target_planhat.sinks.registry import SinkRegistry
+    from target_planhat.sinks.writer import BatchWriter
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,15 @@ class SinkServices:
     lookups: KeyLookups
     summary: RunSummary
     files: RunFiles
-    sinks: RunSinks
+    sinks: SinkRegistry
+
+    def outcomes_for(
+        self, stream: str, route: Route | None, counts: StreamCounts, logger: logging.Logger
+    ) -> StreamOutcomes:
+        """Where the outcomes of a stream's records go (``route`` None: a skipped stream)."""
+        return StreamOutcomes(
+            stream, route, counts, files=self.files, lookups=self.lookups, logger=logger
+        )
 
 
 @runtime_checkable

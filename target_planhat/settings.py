@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,8 +11,8 @@ from singer_sdk import typing as th
 from planhat_common.errors import SettingsError
 from planhat_common.registry import MAX_BODY_BYTES
 from planhat_common.settings import connection_properties
-from target_planhat import push_ledger, sync_ledger
-from target_planhat.records import Mode
+from target_planhat.mapping.options import Mode
+from target_planhat.outcomes import push_ledger, sync_ledger
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -161,10 +162,12 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "sync_ledger_path",
         th.StringType,
-        default=sync_ledger.DEFAULT_PATH,
         title="Sync ledger path",
         description="File of digests (never values) of the records Planhat confirmed, "
-        "per stream and key, for skip_unchanged. Empty: off.",
+        "per stream and key, for skip_unchanged. Default: .planhat_sync_ledger in the Meltano "
+        "project's root (under Meltano), else target-planhat/sync_ledger in the user's state "
+        "directory ($XDG_STATE_HOME, ~/.local/state); never the current directory. On "
+        "runners whose disk does not outlive the run, set it to a kept volume. Empty: off.",
     ),
     th.Property(
         "results_path",
@@ -203,9 +206,20 @@ class TargetSettings:
     sync_ledger_path: str | None
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> TargetSettings:
-        """Read the settings; raise SettingsError for a value out of range."""
+    def from_config(
+        cls, config: Mapping[str, Any], environ: Mapping[str, str] = os.environ
+    ) -> TargetSettings:
+        """Read the settings; raise SettingsError for a value out of range.
+
+        ``environ`` tells where the sync ledger goes when ``sync_ledger_path`` is not set
+        (under Meltano: ``MELTANO_PROJECT_ROOT``, see sync_ledger.default_path).
+        """
         hours = config.get("push_ledger_hours")
+        ledger = (
+            config["sync_ledger_path"]  # None or "" turns it off
+            if "sync_ledger_path" in config
+            else str(sync_ledger.default_path(environ))
+        )
         settings = cls(
             dry_run=bool(config.get("dry_run")),
             hard_delete=bool(config.get("hard_delete")),
@@ -217,7 +231,7 @@ class TargetSettings:
             results_path=config.get("results_path"),
             push_ledger_path=config.get("push_ledger_path"),
             push_ledger_hours=push_ledger.DEFAULT_HOURS if hours is None else float(hours),
-            sync_ledger_path=config.get("sync_ledger_path", sync_ledger.DEFAULT_PATH),
+            sync_ledger_path=ledger,
         )
         if not MIN_BATCH_BYTES <= settings.max_batch_bytes <= MAX_BODY_BYTES:
             raise SettingsError(

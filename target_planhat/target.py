@@ -15,22 +15,26 @@ from planhat_common.client import PlanhatClient
 from planhat_common.registry import Verb
 from planhat_common.runtime import tune_gc
 from planhat_common.settings import PlanhatConnection
-from target_planhat.bulk_sinks import BulkUpsertSink
 from target_planhat.connection_check import run_checks
 from target_planhat.errors import UnknownStreamError
-from target_planhat.key_lookups import KeyLookups
-from target_planhat.progress import quiet_full_sink_notice
-from target_planhat.push_sink import PushSink
+from target_planhat.lookups import KeyLookups
+from target_planhat.mapping.routing import (
+    Route,
+    Router,
+    dropped_by_stream_maps,
+    unknown_stream_message,
+)
+from target_planhat.outcomes.counts import RunSummary, quiet_full_sink_notice
+from target_planhat.outcomes.files import RunFiles
 from target_planhat.reader import FastSingerReader
-from target_planhat.routing import Route, Router, dropped_by_stream_maps, unknown_stream_message
-from target_planhat.run_files import RunFiles
-from target_planhat.run_sinks import RunSinks
-from target_planhat.run_summary import RunSummary
 from target_planhat.services import SinkServices
 from target_planhat.settings import CONFIG_SCHEMA, TargetSettings
-from target_planhat.single_record_sink import SingleRecordSink
-from target_planhat.sinks import SkipSink
-from target_planhat.writer import BatchWriter, prefer_the_writer
+from target_planhat.sinks.base import SkipSink
+from target_planhat.sinks.bulk import BulkUpsertSink
+from target_planhat.sinks.push import PushSink
+from target_planhat.sinks.registry import SinkRegistry
+from target_planhat.sinks.single_record import SingleRecordSink
+from target_planhat.sinks.writer import BatchWriter, prefer_the_writer
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
@@ -116,12 +120,17 @@ class TargetPlanhat(VersionedAbout, Target):
         self.max_parallelism = 1
         self._warned_unknown: set[str] = set()
         self._state_withheld = False
-        quiet_full_sink_notice(self.logger)  # a line per written batch instead (progress.py)
+        quiet_full_sink_notice(self.logger)  # a line per written batch instead (outcomes/counts.py)
         # Before reading any input: refuse clear-text URLs, and have every log line (libraries
         # log record contexts and URLs at DEBUG) redacted of the tokens from the start.
         connection = PlanhatConnection(self.config)
         _ = connection.api_url, connection.analytics_url
         settings = TargetSettings.from_config(self.config)
+        if "sync_ledger_path" not in self.config:
+            # Say where the default went: it follows the Meltano project (outcomes/sync_ledger.py).
+            self.logger.info(
+                "Sync ledger: %s (sync_ledger_path not set)", settings.sync_ledger_path
+            )
         if settings.dry_run:
             self._reader().divert_state(self._withhold_state)
         router = Router(self.config)
@@ -130,7 +139,7 @@ class TargetPlanhat(VersionedAbout, Target):
         writer = BatchWriter()
         summary = RunSummary()
         files = RunFiles(settings, connection.secrets)
-        sinks = RunSinks(
+        sinks = SinkRegistry(
             drain=self.drain_one,
             writer=writer,
             summary=summary,

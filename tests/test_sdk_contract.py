@@ -27,7 +27,7 @@ import pytest
 from click.testing import CliRunner
 from singer_sdk import RESTStream, Tap, Target
 from singer_sdk import typing as th
-from singer_sdk.exceptions import MissingKeyPropertiesError, RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError, MissingKeyPropertiesError, RetriableAPIError
 from singer_sdk.helpers._state import increment_state
 from singer_sdk.io_base import SingerMessageType, SingerReader
 from singer_sdk.pagination import OffsetPaginator
@@ -162,8 +162,8 @@ def test_get_sink_keeps_the_sink_when_original_schema_is_unchanged():
     assert again is sink, _broken(
         "Target.get_sink keeps the existing sink when its original_schema equals the new "
         "SCHEMA (it compares original_schema, not the sink's transformed schema)",
-        "target_planhat/sinks.py PlanhatSink.__init__ (stores sink_schema(schema) as schema and "
-        "resets original_schema to the tap's schema)",
+        "target_planhat/sinks/base.py PlanhatSink.__init__ (stores sink_schema(schema) as "
+        "schema and resets original_schema to the tap's schema)",
     )
 
 
@@ -176,7 +176,8 @@ def test_repeated_identical_schema_message_keeps_the_sink():
     assert (inits, batches) == ([("init", "items")], [("batch", "items", [1, 2])]), _broken(
         "a second, identical SCHEMA message for a stream keeps its sink (same batch, no new "
         "sink) although the sink transformed its schema",
-        "target_planhat/sinks.py PlanhatSink.__init__ (original_schema kept as the tap sent it)",
+        "target_planhat/sinks/base.py PlanhatSink.__init__ (original_schema kept as the tap "
+        "sent it)",
     )
 
 
@@ -189,7 +190,10 @@ class _FillingSink(_EventSink):
 
 def test_preprocess_record_runs_before_the_key_property_check():
     target = _target(_FillingSink)
-    relies = "target_planhat/sinks.py PlanhatSink.preprocess_record and its _MISSING placeholder"
+    relies = (
+        "target_planhat/sinks/base.py PlanhatSink.preprocess_record (fills a missing key "
+        "property with None and flags the record in RecordFlags, to dead-letter it)"
+    )
     assumption = (
         "Sink.preprocess_record runs before the key-property check, so a record missing a "
         "key property passes when preprocess_record fills it"
@@ -233,7 +237,7 @@ def test_is_full_is_asked_after_each_record_and_drains_the_sink():
     assert steps == [1, 2, 3, [1, 3], 4, 5, [5]], _broken(
         "after each process_record the target reads the sink's (overridable) is_full property "
         "and drains the sink (process_batch) as soon as it is True",
-        "target_planhat/sinks.py PlanhatSink.is_full (counts only records it batched)",
+        "target_planhat/sinks/base.py PlanhatSink.is_full (counts only records it batched)",
     )
 
 
@@ -265,8 +269,9 @@ def test_drain_all_drains_only_sinks_whose_current_size_is_not_zero():
     assert batches == [("batch", "busy", [])], _broken(
         "drain_all (end of input, before STATE) drains exactly the sinks whose current_size "
         "is not 0, reading the sink's overridden current_size",
-        "target_planhat/sinks.py PlanhatSink.current_size (+1 while a write is in flight) and "
-        "target_planhat/writer.py BatchWriter",
+        "target_planhat/sinks/base.py PlanhatSink.current_size (+1 while a write is in flight) "
+        "and "
+        "target_planhat/sinks/writer.py BatchWriter",
     )
 
 
@@ -278,8 +283,8 @@ def test_state_is_written_only_after_drain_all_drained_the_sinks():
     assert steps == [("batch", "items", [1]), ("stdout", '{"bookmarks": 1}\n')], _broken(
         "the target writes a STATE it received only from drain_all, after the sinks holding "
         f"earlier records were drained (got {steps})",
-        "target_planhat/writer.py BatchWriter and PlanhatSink.current_size in "
-        "target_planhat/sinks.py (STATE must not run ahead of written data)",
+        "target_planhat/sinks/writer.py BatchWriter and PlanhatSink.current_size in "
+        "target_planhat/sinks/base.py (STATE must not run ahead of written data)",
     )
 
 
@@ -304,7 +309,9 @@ def test_clean_up_error_propagates_and_final_state_is_not_written():
         except _RejectedError:
             raised = True
 
-    relies = "target_planhat/run_sinks.py RunSinks.finish_run (raises RejectedRecordsError)"
+    relies = (
+        "target_planhat/sinks/registry.py SinkRegistry.finish_run (raises RejectedRecordsError)"
+    )
     assert raised, _broken("an exception from Sink.clean_up() propagates out of listen()", relies)
     assert out.getvalue() == "", _broken(
         "when Sink.clean_up() raises at end of input, the final STATE is not written", relies
@@ -365,7 +372,8 @@ def test_a_full_sink_is_announced_on_the_targets_own_logger(caplog):
         "when is_full is True the SDK logs one INFO record on the target's own logger "
         "(logging.getLogger(target.name)) whose msg starts \"Target sink for '%s' is full.\" "
         f"(got {announced})",
-        "target_planhat/progress.py FullSinkNoticeFilter (replaced by a line per written batch)",
+        "target_planhat/outcomes/counts.py FullSinkNoticeFilter (replaced by a line per "
+        "written batch)",
     )
 
 
@@ -439,6 +447,8 @@ class _PagesServer(HTTPServer):
         super().__init__(("127.0.0.1", 0), _PagesHandler)
         self.pages: dict[int, list[dict]] = {}
         self.requested: list[int] = []
+        #: Statuses to answer, one per request, before any page is served.
+        self.refusals: list[int] = []
 
     @property
     def url(self) -> str:
@@ -453,8 +463,9 @@ class _PagesHandler(BaseHTTPRequestHandler):
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         offset = int(query.get("offset", ["0"])[0])
         self.server.requested.append(offset)
-        body = json.dumps(self.server.pages.get(offset, [])).encode()
-        self.send_response(200)
+        status = self.server.refusals.pop(0) if self.server.refusals else 200
+        body = json.dumps(self.server.pages.get(offset, []) if status == 200 else {}).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -570,7 +581,7 @@ def test_validate_response_runs_before_parse_response_with_the_same_response(api
     calls = [(kind, resp) for kind, resp in stream.events if kind in {"validate", "parse"}]
     relies = (
         "tap_planhat/http_stream.py validate_response, streams.py parse_response (the decoded page "
-        "handed over in tap_planhat/pagination.py ValidatedPages)"
+        "handed over in tap_planhat/paging/paginator.py ValidatedPages)"
     )
     assert [kind for kind, _ in calls] == ["validate", "parse"] * 2, _broken(
         "for each page, validate_response(response) is called, then parse_response(response)",
@@ -591,7 +602,7 @@ def test_a_page_without_records_ends_pagination(api):
     got = [e[1] for e in stream.events if e[0] == "get_records"]
     assert (api.requested, got) == ([0, 2], [1, 2]), _broken(
         "a page with no records ends pagination when the paginator's continue_if_empty is False",
-        "tap_planhat/pagination.py PlanhatPaginator.continue_if_empty",
+        "tap_planhat/paging/paginator.py PlanhatPaginator.continue_if_empty",
     )
 
 
@@ -601,7 +612,7 @@ def test_an_empty_page_goes_on_when_the_paginator_says_continue(api):
     got = [e[1] for e in stream.events if e[0] == "get_records"]
     assert (api.requested, got) == ([0, 2, 4], [1, 2, 3]), _broken(
         "an empty page is skipped and pagination advances when continue_if_empty is True",
-        "tap_planhat/pagination.py PlanhatPaginator.continue_if_empty (pages whose records "
+        "tap_planhat/paging/paginator.py PlanhatPaginator.continue_if_empty (pages whose records "
         "tap_planhat/streams.py PlanhatStream.parse_response filtered out)",
     )
 
@@ -734,8 +745,9 @@ def test_backoff_sends_each_failure_to_the_wait_generator_and_sleeps_what_it_yie
     with contextlib.redirect_stdout(io.StringIO()):
         stream.sync()
     relies = (
-        "tap_planhat/retries.py retry_waits (a 429 waits at the call gate and yields 0; other "
-        "waits are the policy's) and http_stream.py backoff_handler"
+        "nothing in tap-planhat any more: its streams replace the SDK's backoff through "
+        "request_decorator (see the request_decorator tests below); kept as a record of the "
+        "SDK's default retry path"
     )
     assert [type(e) for e in stream.sent_to_waits] == [RetriableAPIError] * 2, _broken(
         "backoff primes backoff_wait_generator() with send(None), then sends each failure",
@@ -747,11 +759,105 @@ def test_backoff_sends_each_failure_to_the_wait_generator_and_sleeps_what_it_yie
     assert api.requested == [0, 0, 0], _broken("each retry sends the request again", relies)
     assert stream.threads["waits"] == stream.threads["request"], _broken(
         "the wait generator runs in the thread that sends the request",
-        "tap_planhat/retries.py _OWED (a context variable: the wait a call owes its next try)",
+        "nothing in tap-planhat any more (the wait used to travel in a context variable)",
     )
     assert stream.sessions_used, _broken(
         "requests are sent through the requests_session property",
         "tap_planhat/http_stream.py requests_session (a connection pool per call in flight)",
+    )
+
+
+class _DecoratedStream(_PagedStream):
+    """Sends through ``request_decorator`` with no retries; records what goes through it."""
+
+    def __init__(self, tap: Tap) -> None:
+        super().__init__(tap)
+        self.decorated: list = []
+        self.sent: list = []
+
+    def request_decorator(self, func):
+        self.decorated.append(func)
+
+        def send(prepared_request, context):
+            self.sent.append((prepared_request, context))
+            return func(prepared_request, context)
+
+        return send
+
+
+class _DecoratedTap(_Tap):
+    def discover_streams(self):
+        return [_DecoratedStream(self)]
+
+
+def _decorated(api: _PagesServer) -> _DecoratedStream:
+    config = {"api_url": api.url, "last_offset": 2, "go_on_when_empty": False}
+    stream = _DecoratedTap(config=config, parse_env_config=False).streams["items"]
+    assert isinstance(stream, _DecoratedStream)
+    return stream
+
+
+REQUEST_HOOK = (
+    "tap_planhat/http_stream.py request_decorator (every attempt goes through "
+    "planhat_common/sender.py Sender.send instead of the SDK's backoff)"
+)
+
+
+def test_every_request_goes_through_what_request_decorator_returns(api):
+    api.pages = {0: [{"id": 1}, {"id": 2}], 2: [{"id": 3}]}
+    stream = _decorated(api)
+    with contextlib.redirect_stdout(io.StringIO()):
+        stream.sync()
+
+    assert len(stream.decorated) == 1, _broken(
+        "request_decorator is called once per sync, with the SDK's request function",
+        REQUEST_HOOK,
+    )
+    assert api.requested == [0, 2], "two pages should take two requests"
+    assert [type(p).__name__ for p, _ in stream.sent] == ["PreparedRequest"] * 2, _broken(
+        "the SDK's loop sends every page by calling what request_decorator returned, as "
+        "(prepared_request, context)",
+        REQUEST_HOOK + " and tap_planhat/paging/stream_run.py requests_through",
+    )
+    assert [e[0] for e in stream.events if e[0] == "validate"] == ["validate"] * 2, _broken(
+        "the request function handed to request_decorator validates each response",
+        "tap_planhat/http_stream.py validate_response (retried by the sender when it raises)",
+    )
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_validate_response_refuses_a_retriable_status_with_the_response_and_no_retry(api, status):
+    api.pages = {0: [{"id": 1}]}
+    api.refusals = [status]
+    stream = _decorated(api)
+
+    with contextlib.redirect_stdout(io.StringIO()), pytest.raises(RetriableAPIError) as caught:
+        stream.sync()
+
+    relies = "planhat_common/sender.py RESPONSE_FAILURES (reads the status and Retry-After)"
+    assert caught.value.response is not None, _broken(
+        "RetriableAPIError from validate_response carries the response", relies
+    )
+    assert caught.value.response.status_code == status, _broken(
+        "RetriableAPIError from validate_response carries the response", relies
+    )
+    assert api.requested == [0], _broken(
+        "nothing outside request_decorator retries a request: when it does not, one "
+        "refusal ends the sync",
+        REQUEST_HOOK,
+    )
+
+
+def test_validate_response_ends_a_call_on_another_4xx_with_a_fatal_error(api):
+    api.refusals = [400]
+    stream = _decorated(api)
+
+    with contextlib.redirect_stdout(io.StringIO()), pytest.raises(FatalAPIError):
+        stream.sync()
+
+    assert api.requested == [0], _broken(
+        "validate_response raises FatalAPIError for a 4xx other than 429 (not retried)",
+        "planhat_common/sender.py RETRIED (FatalAPIError is not among them)",
     )
 
 

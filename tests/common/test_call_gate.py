@@ -13,14 +13,15 @@ import time
 import pytest
 
 from planhat_common.call_gate import (
-    CANCEL,
     CallGate,
     Cancelled,
     InFlightLimit,
     MovingAverage,
     RequestBudget,
 )
-from planhat_common.paging import OffsetPager, ReadAhead, read_ahead_depth
+from planhat_common.paging import OffsetPager
+from planhat_common.sender import own_wait
+from tap_planhat.paging.read_ahead import ReadAhead, read_ahead_depth
 
 
 def test_no_window_holds_more_starts_than_the_budget_across_threads() -> None:
@@ -58,12 +59,12 @@ def test_a_hold_keeps_every_caller_back() -> None:
 
 def test_a_429_wait_holds_every_caller_and_any_other_is_the_callers_own() -> None:
     gate = CallGate(RequestBudget(None), InFlightLimit(8))
-    assert gate.own_wait(503, 2.0) == 2.0
-    assert gate.own_wait(None, 3.0) == 3.0  # a reset or timeout
+    assert own_wait(gate, 503, 2.0) == 2.0
+    assert own_wait(gate, None, 3.0) == 3.0  # a reset or timeout
     assert gate.budget.held_for() == 0
     assert gate.in_flight.limit == 8
 
-    assert gate.own_wait(429, 30.0) == 0.0  # waited at the gate instead, by every caller
+    assert own_wait(gate, 429, 30.0) == 0.0  # waited at the gate instead, by every caller
     assert 29.0 < gate.budget.held_for() <= 30.0
     assert gate.in_flight.limit == 4
 
@@ -134,21 +135,21 @@ def test_read_ahead_calls_off_requests_not_sent_yet_when_discarded() -> None:
     gate = CallGate(RequestBudget(60, window=60.0, margin=0.0), InFlightLimit(4))  # 1 a second
     sent: list[str] = []
 
-    def fetch(key: str) -> str:
-        with gate.call():
+    def fetch(key: str, cancel: threading.Event) -> str:
+        with gate.call(cancel):
             sent.append(key)
         return key
 
     ahead: ReadAhead[str, str] = ReadAhead("companies", max_depth=3)
     ahead.depth = 3
     for key in ("a", "b", "c"):
-        ahead.start(key, fetch, key)
+        ahead.start(key, fetch, key, ahead.signal)
     begun = time.monotonic()
     while not sent and time.monotonic() - begun < 5:
         time.sleep(0.01)
     ahead.close()
     assert sent == ["a"]  # b and c were waiting for their slots, 1 and 2 s later
-    assert CANCEL.get() is None  # the caller's own context is untouched
+    assert not ahead.signal.is_set()  # what is started from now on is not called off
 
 
 @pytest.mark.parametrize(

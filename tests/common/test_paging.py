@@ -1,4 +1,4 @@
-"""planhat_common/paging.py: offsets, the short-page rule and reading ahead, without HTTP."""
+"""planhat_common/paging.py (offsets, the short-page rule) and the tap's reading ahead, no HTTP."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from planhat_common.paging import OffsetPager, PageOutcome, ReadAhead, offset_pages
+from planhat_common.paging import OffsetPager, PageOutcome, offset_pages
+from tap_planhat.paging.read_ahead import ReadAhead
 
 
 def read(pager: OffsetPager, *sizes: int) -> list[tuple[int, bool]]:

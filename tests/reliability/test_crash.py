@@ -5,7 +5,7 @@
 * Target: it emits STATE only after every record before it was written, so a killed load is
   rerun from the same input. Bulk upserts are keyed, hence idempotent: every bulk model ends
   identical to a clean load. Metrics and user activities are appends: the push ledger
-  (target_planhat/push_ledger.py) keeps a rerun from sending again what the killed run had
+  (target_planhat/outcomes/push_ledger.py) keeps a rerun from sending again what the killed run had
   already pushed.
 """
 

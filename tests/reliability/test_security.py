@@ -16,7 +16,8 @@ import pytest
 
 from planhat_common.call_gate import CallGate
 from planhat_common.client import PlanhatClient
-from planhat_common.http import RetryPolicy, make_session, send
+from planhat_common.http import RetryPolicy, make_session
+from planhat_common.sender import send
 from planhat_common.settings import PlanhatConnection
 from tests.reliability.helpers import (
     FAULTS_WITHIN_BUDGET,

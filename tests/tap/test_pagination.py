@@ -1,4 +1,4 @@
-"""tap_planhat/pagination.py: the SDK paginator over OffsetPager, and pages in transit."""
+"""tap_planhat/paging/paginator.py: the SDK paginator over OffsetPager, and pages in transit."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import pytest
 import requests
 from singer_sdk.streams import RESTStream
 
-from planhat_common.paging import OffsetPager, ReadAhead
-from tap_planhat.pagination import (
+from planhat_common.paging import OffsetPager
+from tap_planhat.paging.paginator import (
     PageMismatchError,
     PlanhatPaginator,
     UnreadablePageError,
     ValidatedPages,
 )
+from tap_planhat.paging.read_ahead import ReadAhead
 from tap_planhat.streams import PlanhatStream
 from tests.tap.helpers import run_tap, tap_config
 

@@ -13,8 +13,13 @@ from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.io_base import SingerReader
 from singer_sdk.sinks.core import JSONSchemaValidator
 
+from target_planhat.mapping.validation import (
+    FastValidator,
+    FlaggingValidator,
+    RecordFlags,
+    compile_schema,
+)
 from target_planhat.reader import FastSingerReader
-from target_planhat.validation import FastValidator, compile_schema
 
 SCHEMAS = [
     {"type": "object", "properties": {"a": {"type": ["string", "null"]}}},
@@ -95,3 +100,24 @@ def test_orjson_reader_reads_what_the_sdk_reader_reads() -> None:
     fast, sdk = FastSingerReader().deserialize_json(line), SingerReader().deserialize_json(line)
     assert fast == {**sdk, "record": {**sdk["record"], "x": 1.25}}
     assert sdk["record"]["x"] == decimal.Decimal("1.25")
+
+
+def test_a_flag_is_kept_beside_its_record_and_taken_once() -> None:
+    flags = RecordFlags()
+    validator = FlaggingValidator(
+        {"type": "object", "properties": {"n": {"type": "integer"}}}, flags, check_formats=False
+    )
+    bad, good = {"n": "x"}, {"n": 1}
+    validator.validate(bad)
+    flags.flag(bad, "missing key properties: id", added=["id"])
+    bad["id"] = None  # as the sink fills a missing key property for the SDK's check
+    validator.validate(good)
+
+    assert flags.take(good) is None  # a flag is never another record's
+    assert bad == {"n": "x", "id": None}  # nothing but the filled column went in
+    validator.validate(bad)
+    flags.flag(bad, "missing key properties: id", added=["id"])
+    reason, received = flags.take(bad) or ("", {})
+    assert reason.startswith("does not match the stream's schema")  # the first reason stands
+    assert received == {"n": "x"}
+    assert flags.take(bad) is None

@@ -7,7 +7,7 @@ from typing import Any
 
 from planhat_common.errors import PlanhatError
 from planhat_common.registry import get_model
-from target_planhat.key_lookups import KeyLookups
+from target_planhat.lookups import KeyLookups
 
 COMPANIES = get_model("companies")
 

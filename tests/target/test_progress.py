@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from target_planhat.progress import FullSinkNoticeFilter, StreamProgress
-from target_planhat.run_summary import StreamCounts
+from target_planhat.outcomes.counts import FullSinkNoticeFilter, StreamCounts, StreamProgress
 from tests.target.target_helpers import record, run_target, schema
 
 STRING = {"type": ["string", "null"]}

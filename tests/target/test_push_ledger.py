@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from target_planhat.push_ledger import PushLedger, digest
+from target_planhat.outcomes.push_ledger import PushLedger, digest
 from tests.target.target_helpers import dead_letters, record, run_target, sandbox_config, schema
 
 if TYPE_CHECKING:

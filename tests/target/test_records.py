@@ -8,15 +8,15 @@ import decimal
 import pytest
 
 from planhat_common.registry import get_model
-from target_planhat.records import (
-    CustomFieldsPolicy,
-    MappedRecord,
-    MappingOptions,
-    map_record,
-    merge_duplicates,
-    resolve_key_field,
+from target_planhat.mapping.keys import resolve_key_field
+from target_planhat.mapping.options import CustomFieldsPolicy, MappingOptions
+from target_planhat.mapping.records import MappedRecord, map_record, merge_duplicates
+from target_planhat.outcomes.bulk_answers import (
+    ItemError,
+    assign_errors,
+    parse_bulk_body,
+    parse_push_body,
 )
-from target_planhat.results import ItemError, assign_errors, parse_bulk_body, parse_push_body
 
 COMPANIES = get_model("companies")
 ENDUSERS = get_model("endusers")

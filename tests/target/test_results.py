@@ -290,7 +290,7 @@ def test_state_is_emitted_only_after_the_records_before_it_were_written(
 def test_state_waits_for_a_full_batch_written_in_the_background(
     sandbox, config, monkeypatch
 ) -> None:
-    # A full batch is written while the next records are read (target_planhat/writer.py);
+    # A full batch is written while the next records are read (target_planhat/sinks/writer.py);
     # the slow server makes a STATE that ran ahead of that write visible.
     spy = _Spy(sandbox)
     monkeypatch.setattr(sys, "stdout", spy)

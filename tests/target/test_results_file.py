@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 
-from target_planhat.attribution import attribute
-from target_planhat.records import MappedRecord
-from target_planhat.results import BulkOutcome, ItemError
+from target_planhat.mapping.records import MappedRecord
+from target_planhat.outcomes.attribution import attribute
+from target_planhat.outcomes.bulk_answers import BulkOutcome, ItemError
 from tests.target.target_helpers import by_field, record, run_target, schema
 
 STRING = {"type": ["string", "null"]}
@@ -130,3 +130,31 @@ def test_ids_are_kept_even_by_runs_without_a_results_file(sandbox: Any, config: 
     [line] = _results(config)
     assert line["outcome"] == "unchanged"
     assert line["planhat_id"] == by_field(sandbox, "companies", "externalId")["QUIET-1"]["_id"]
+
+
+def test_records_left_out_without_a_call_still_get_their_line(sandbox: Any, config: Any) -> None:
+    # One outcome path for every record: items the push ledger leaves out and deletes that
+    # find nothing to delete are reported as unchanged, with the reason, like the rest.
+    config["results_path"] = str(Path(config["dead_letter_path"]).with_name("results.jsonl"))
+    company = sandbox.records("companies")[0]
+    metric = {"dimensionId": "logins", "value": 3, "externalId": company["externalId"]}
+    pushes = [
+        schema("metrics", {"value": {"type": "number"}}),
+        record("metrics", {**metric, "date": "2024-05-01"}),
+    ]
+    run_target(config, pushes)
+    run_target(config, pushes)
+    deletes = [
+        schema("companies", {"externalId": STRING}, keys=["externalId"]),
+        record("companies", {"externalId": "NEVER-THERE", "_sdc_deleted_at": "2024-01-01"}),
+    ]
+    run_target({**config, "hard_delete": True}, deletes)
+
+    pushed, *left_out = [
+        (line["stream"], line["outcome"], line["reason"]) for line in _results(config)
+    ]
+    assert pushed[0] == "metrics"
+    assert left_out == [
+        ("metrics", "unchanged", "not sent: an earlier run pushed it (push ledger)"),
+        ("companies", "unchanged", "not in Planhat: nothing to delete"),
+    ]

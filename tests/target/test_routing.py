@@ -7,8 +7,8 @@ from singer_sdk.mapper import RemoveRecordTransform, SameRecordTransform
 
 from planhat_common.registry import get_model
 from target_planhat.errors import UnknownStreamError
-from target_planhat.records import CustomFieldsPolicy, Mode
-from target_planhat.routing import Router, dropped_by_stream_maps, unknown_stream_message
+from target_planhat.mapping.options import CustomFieldsPolicy, Mode
+from target_planhat.mapping.routing import Router, dropped_by_stream_maps, unknown_stream_message
 
 
 def test_streams_route_by_name_alias_or_schema_prefix() -> None:

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from planhat_common.errors import SettingsError
-from target_planhat.run_files import RunFiles
+from target_planhat.outcomes.files import RunFiles
 from target_planhat.settings import TargetSettings
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from target_planhat.routing import Router
-from target_planhat.run_summary import COLUMNS, RunSummary, StreamCounts, summary_table
+from target_planhat.mapping.routing import Router
+from target_planhat.outcomes.counts import COLUMNS, RunSummary, StreamCounts, summary_table
 
 
 def test_counts_add_and_snapshot() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from target_planhat.sync_ledger import SyncLedger, identity_digest, payload_digest
+from target_planhat.outcomes.sync_ledger import SyncLedger, identity_digest, payload_digest
 from tests.target.target_helpers import (
     by_field,
     dead_letters,

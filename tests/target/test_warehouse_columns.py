@@ -8,10 +8,11 @@ import orjson
 import pytest
 
 from planhat_common.registry import get_model
-from target_planhat.columns import keyless_problem, stream_columns
 from target_planhat.errors import RejectedRecordsError, StreamSetupError
-from target_planhat.fieldnames import ColumnClashError, fold, map_columns
-from target_planhat.records import MappingOptions, Mode
+from target_planhat.mapping.columns import stream_columns
+from target_planhat.mapping.field_names import ColumnClashError, fold, map_columns
+from target_planhat.mapping.keys import keyless_problem
+from target_planhat.mapping.options import MappingOptions, Mode
 from tests.target.target_helpers import by_field, dead_letters, record, run_target, schema, writes
 
 COMPANIES = get_model("companies")
