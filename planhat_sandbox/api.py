@@ -15,6 +15,9 @@ Behaviour the sandbox chooses where Planhat's is unknown (each marked in the cod
   ``nonupdates`` and is not written. A bulk request uses one timestamp for all its items.
 * ``custom`` in an update merges into the stored ``custom`` object.
 * Bulk error entries are ``{"item": <index>, "error": "<reason>", "key": {<keyables sent>}}``.
+* Bulk ``insertsKeys``/``updatesKeys`` entries carry ``_id`` and the keyables sent; public
+  evidence also shows ``_id`` alone, so the ``bulk_keys`` fault answers in that shape or with
+  no keys lists at all (:func:`reshape_keys`; docs/writes.md, "What a bulk upsert answers").
 """
 
 from __future__ import annotations
@@ -270,13 +273,33 @@ class Api:
             self.store.fill_company_name(model, record)
         self.revenue.after_write(model, record, old_parent)
 
-    def bulk_upsert(self, model: Model, body: Any) -> Result:
-        """``PUT /<path>`` with an array: match each item on the keyables, update or create."""
+    def bulk_upsert(self, model: Model, body: Any, keys: str = "keyables") -> Result:
+        """``PUT /<path>`` with an array: match each item on the keyables, update or create.
+
+        ``keys``: the shape of the written-keys entries (:func:`reshape_keys`).
+        """
         if not isinstance(body, list):
             raise ApiError(400, "bulk upsert body must be a JSON array")
         if len(body) > BULK_UPSERT_MAX_ITEMS:
             raise ApiError(400, f"at most {BULK_UPSERT_MAX_ITEMS} items per bulk upsert")
-        return _BulkUpsert(self, model).run(body)
+        status, result = _BulkUpsert(self, model).run(body)
+        return status, reshape_keys(result, keys)
+
+
+def reshape_keys(result: dict[str, Any], keys: str) -> dict[str, Any]:
+    """A bulk answer whose written-keys entries hold ``keys``: what a client must cope with.
+
+    ``"keyables"``: ``{_id, <keyables sent>}`` as built; ``"id_only"``: ``{_id}`` (hull-planhat's
+    fixtures of Planhat's answers); ``"none"``: no ``insertsKeys``, ``updatesKeys``,
+    ``upsertedIds`` or ``modified`` at all, only the counts and errors.
+    """
+    if keys == "id_only":
+        for name in ("insertsKeys", "updatesKeys"):
+            result[name] = [{"_id": entry["_id"]} for entry in result[name]]
+    elif keys == "none":
+        for name in ("insertsKeys", "updatesKeys", "upsertedIds", "modified"):
+            del result[name]
+    return result
 
 
 def _missing_required(model: Model, item: Mapping[str, Any]) -> list[str]:

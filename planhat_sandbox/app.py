@@ -284,4 +284,4 @@ class SandboxApp:
     def _bulk_upsert(self, model: Model, body: Any, path: str) -> tuple[int, Any]:
         if self.injector.refuses_bulk_upsert(body, path):
             return 400, {"error": "invalid payload"}  # names no item, applies nothing
-        return self.api.bulk_upsert(model, body)
+        return self.api.bulk_upsert(model, body, keys=self.faults.config.bulk_keys)

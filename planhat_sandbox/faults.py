@@ -41,6 +41,12 @@ The config is one flat JSON object; every key is optional and defaults as shown:
       "opaque_400_field": null,     # a field name: a bulk upsert with any item carrying it
                                     # answers 400 with an error naming no item (a payload
                                     # refused as a whole), and applies nothing
+      "bulk_keys": "keyables",      # what a bulk upsert's `insertsKeys`/`updatesKeys` entries
+                                    # hold: "keyables" ({_id, <keyables sent>}, pyplanhat's
+                                    # docstring), "id_only" ({_id}, hull-planhat's fixtures of
+                                    # Planhat's answers) or "none" (neither list, nor
+                                    # `upsertedIds`/`modified`: counts and errors only); every
+                                    # bulk upsert, whatever `only_paths` says
       "only_paths": null            # list of path prefixes, e.g. ["/companies"]: faults only
                                     # fire for (and only count down on) matching paths;
                                     # analytics push routes are faulted only when listed
@@ -69,6 +75,7 @@ STATUS_CODES = frozenset({500, 502, 503, 504})
 RATE_LIMIT_MODES = frozenset({"retry_after", "headers", "none"})
 RESET_MODES = frozenset({"before", "mid"})
 STALL_MODES = frozenset({"before", "mid"})
+BULK_KEYS = frozenset({"keyables", "id_only", "none"})
 COUNTED = ("status_burst", "rate_limit_burst", "reset", "truncate", "error_object", "stall")
 
 
@@ -95,6 +102,7 @@ class FaultConfig:
     missing_models: list[str] | None = None
     only_paths: list[str] | None = None
     opaque_400_field: str | None = None
+    bulk_keys: str = "keyables"
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], base: FaultConfig | None = None) -> FaultConfig:
@@ -122,6 +130,7 @@ class FaultConfig:
             ("rate_limit_mode", RATE_LIMIT_MODES),
             ("reset_mode", RESET_MODES),
             ("stall_mode", STALL_MODES),
+            ("bulk_keys", BULK_KEYS),
         ):
             if values[name] not in allowed:
                 raise ValueError(f"{name} must be one of {sorted(allowed)}")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from target_planhat.mapping.routing import Route, Router
     from target_planhat.outcomes.counts import RunSummary, StreamCounts
     from target_planhat.outcomes.files import RunFiles
+    from target_planhat.outcomes.late_ids import LateIds
     from target_planhat.settings import TargetSettings
     from target_planhat.sinks.registry import SinkRegistry
     from target_planhat.sinks.writer import BatchWriter
@@ -39,6 +40,8 @@ class SinkServices:
     writer: BatchWriter
     router: Router
     lookups: KeyLookups
+    #: Written records whose ``_id`` the answer did not give, looked up at the run's end.
+    late_ids: LateIds
     summary: RunSummary
     files: RunFiles
     sinks: SinkRegistry
@@ -48,7 +51,13 @@ class SinkServices:
     ) -> StreamOutcomes:
         """Where the outcomes of a stream's records go (``route`` None: a skipped stream)."""
         return StreamOutcomes(
-            stream, route, counts, files=self.files, lookups=self.lookups, logger=logger
+            stream,
+            route,
+            counts,
+            files=self.files,
+            lookups=self.lookups,
+            late_ids=self.late_ids,
+            logger=logger,
         )
 
 

@@ -26,6 +26,7 @@ from target_planhat.mapping.routing import (
 )
 from target_planhat.outcomes.counts import RunSummary, quiet_full_sink_notice
 from target_planhat.outcomes.files import RunFiles
+from target_planhat.outcomes.late_ids import LateIds
 from target_planhat.reader import FastSingerReader
 from target_planhat.services import SinkServices
 from target_planhat.settings import CONFIG_SCHEMA, TargetSettings
@@ -139,11 +140,14 @@ class TargetPlanhat(VersionedAbout, Target):
         writer = BatchWriter()
         summary = RunSummary()
         files = RunFiles(settings, connection.secrets)
+        lookups = KeyLookups(client, self.logger)
+        late_ids = LateIds(lookups, self.logger)
         sinks = SinkRegistry(
             drain=self.drain_one,
             writer=writer,
             summary=summary,
             files=files,
+            late_ids=late_ids,
             settings=settings,
             logger=self.logger,
         )
@@ -153,7 +157,8 @@ class TargetPlanhat(VersionedAbout, Target):
             client=client,
             writer=writer,
             router=router,
-            lookups=KeyLookups(client, self.logger),
+            lookups=lookups,
+            late_ids=late_ids,
             summary=summary,
             files=files,
             sinks=sinks,

@@ -7,8 +7,10 @@ errors name keyables (or nothing); ``nonupdates`` is only a count. So, per recor
 * **rejected**: an error matched to it (dead-lettered with the reason);
 * **created** / **updated**, with ``_id``: a keys entry sharing its key values;
 * otherwise derived: when what is left over all falls in one category (all the unmatched
-  entries are inserts, or the left-over count equals ``nonupdates``), that category, and
-  the ``_id`` of a left-over entry if only one is left, or the record's own ``_id`` key;
+  entries are inserts, or the left-over count equals ``nonupdates``, or, in an answer with no
+  keys entries at all, ``created`` or ``updated``), that category, and the ``_id`` of a
+  left-over entry if only one is left, or the record's own ``_id`` key; an ``_id`` still
+  missing is looked up by key at the run's end (late_ids.py);
 * **written**: Planhat confirmed the record without saying how (an entry with only ``_id``
   among several records);
 * **unknown**: Planhat reported errors for the chunk that name no record.
@@ -82,7 +84,7 @@ def attribute(
                 break
         else:
             left.append(index)
-    kind, why = _left_over_kind(len(left), inserts, updates, outcome.unchanged, unmatched_errors)
+    kind, why = _left_over_kind(len(left), inserts, updates, outcome, unmatched_errors)
     for index in left:
         record = chunk[index]
         planhat_id = known_id(record)
@@ -94,7 +96,11 @@ def attribute(
 
 
 def _left_over_kind(
-    count: int, inserts: list[Any], updates: list[Any], unchanged: int, unmatched_errors: int
+    count: int,
+    inserts: list[Any],
+    updates: list[Any],
+    outcome: BulkOutcome,
+    unmatched_errors: int,
 ) -> tuple[str, str | None]:
     if not count:
         return "written", None
@@ -103,11 +109,16 @@ def _left_over_kind(
             f"Planhat reported {unmatched_errors} error(s) for this batch without naming "
             "records (see the dead letter file)"
         )
-    if len(inserts) == count and not updates:
+    # Entries left over say which: each stands for one record Planhat wrote. With no
+    # entries in the answer at all, its counts are all there is.
+    answer_lists = bool(outcome.inserts or outcome.updates)
+    created = len(inserts) if answer_lists else outcome.created
+    updated = len(updates) if answer_lists else outcome.updated
+    if created == count and not updated:
         return "created", None
-    if len(updates) == count and not inserts:
+    if updated == count and not created:
         return "updated", None
-    if unchanged == count and not inserts and not updates:
+    if outcome.unchanged == count and not inserts and not updates:
         return "unchanged", None
     return "written", "Planhat confirmed it without saying whether it was created or updated"
 

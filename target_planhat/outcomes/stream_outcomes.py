@@ -11,6 +11,9 @@ handed to :meth:`StreamOutcomes.settle`, which
   finds it unchanged leaves it out;
 * gives the record its line in the results file.
 
+A written record whose ``_id`` Planhat's answer did not give takes that path at the run's
+end, once its ``_id`` was looked up by key (late_ids.py).
+
 Two dead letter lines name no input record, and so take no results line: an error Planhat
 reported against a whole chunk, and a failed delete of a record a table version no longer has.
 """
@@ -24,6 +27,7 @@ from target_planhat.mapping.payloads import MappedRecord
 from target_planhat.outcomes.attribution import RecordResult, attribute
 from target_planhat.outcomes.bulk_answers import assign_errors
 from target_planhat.outcomes.counts import Counts
+from target_planhat.outcomes.late_ids import WRITTEN, LateIds
 
 if TYPE_CHECKING:
     import logging
@@ -66,6 +70,7 @@ class StreamOutcomes:
         *,
         files: RunFiles,
         lookups: KeyLookups,
+        late_ids: LateIds,
         logger: logging.Logger,
     ) -> None:
         """Outcomes of ``stream``'s records; ``route`` None for a stream no model matches."""
@@ -75,6 +80,7 @@ class StreamOutcomes:
         self._counts = counts
         self._files = files
         self._lookups = lookups
+        self._late_ids = late_ids
         self._logger = logger
 
     def settle(
@@ -167,7 +173,17 @@ class StreamOutcomes:
         totals = Counts(
             created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged
         )
+        written, late = self._without_ids(written, remember=remember)
         self.settle(written, counts=totals, confirmed=remember)
+        if late and self._route is not None:
+            self._late_ids.hold(
+                self,
+                self._route.model,
+                late,
+                outcome,
+                confirmed=remember,
+                on_page=self._counts.count_call,
+            )
         accounted = outcome.created + outcome.updated + outcome.unchanged + len(outcome.errors)
         if accounted < len(chunk):
             self._logger.warning(
@@ -188,6 +204,27 @@ class StreamOutcomes:
                 ),
                 self._counts.count_call,
             )
+
+    def _without_ids(
+        self, results: list[RecordResult], *, remember: bool
+    ) -> tuple[list[RecordResult], list[RecordResult]]:
+        """``(reported now, held for their _id)``: written records whose _id someone reads.
+
+        Only a keyless answer leaves a written record without an ``_id`` (late_ids.py); the
+        results file, or the sync ledger keeping the record, is what reads it.
+        """
+        route = self._route
+        if route is None or route.mapping.push or not LateIds.can_resolve(route.model):
+            return results, []
+        now: list[RecordResult] = []
+        late: list[RecordResult] = []
+        for result in results:
+            wanted = self._files.results is not None or (
+                remember and result.record.ledger_entry is not None
+            )
+            needs_id = result.outcome in WRITTEN and result.known_id is None
+            (late if wanted and needs_id else now).append(result)
+        return now, late
 
     def _known_id(self, record: MappedRecord) -> str | None:
         if self._route is None:

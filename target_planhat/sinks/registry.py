@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from planhat_common.registry import Model
     from target_planhat.outcomes.counts import RunSummary
     from target_planhat.outcomes.files import RunFiles
+    from target_planhat.outcomes.late_ids import LateIds
     from target_planhat.settings import TargetSettings
     from target_planhat.sinks.writer import BatchWriter
 
@@ -39,12 +40,14 @@ class SinkRegistry:
         writer: BatchWriter,
         summary: RunSummary,
         files: RunFiles,
+        late_ids: LateIds,
         settings: TargetSettings,
         logger: logging.Logger,
     ) -> None:
         """``drain`` writes a sink's pending batch (the SDK's ``Target.drain_one``)."""
         self._drain = drain
         self._writer = writer
+        self._late_ids = late_ids
         self._summary = summary
         self._files = files
         self._settings = settings
@@ -85,7 +88,8 @@ class SinkRegistry:
     def finish_run(self, sink: Sink) -> None:
         """At a sink's clean-up: once none holds records, end the run (once).
 
-        Stops the writer, logs the summary, closes the files and raises
+        Stops the writer, looks up the ids the answers did not give (after the last write, so
+        the listing has every record created), logs the summary, closes the files and raises
         RejectedRecordsError when more than ``max_rejected`` records were rejected.
         """
         with self._lock:
@@ -97,6 +101,7 @@ class SinkRegistry:
                 return
             self._finished = True
         self._writer.close()  # drained already; this only stops its thread
+        self._late_ids.resolve()
         dry_run = self._settings.dry_run
         self._logger.info(
             "Planhat load summary%s:\n%s",

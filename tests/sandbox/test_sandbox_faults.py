@@ -220,3 +220,29 @@ def test_opaque_400_field_refuses_the_whole_batch(client: Client, sandbox: Sandb
     assert len(sandbox.records("companies")) == before + 1
     with pytest.raises(ValueError, match="opaque_400_field"):
         sandbox.set_faults(opaque_400_field="")
+
+
+@pytest.mark.parametrize(
+    ("shape", "entry_keys", "lists"),
+    [
+        ("keyables", {"_id", "externalId"}, True),
+        ("id_only", {"_id"}, True),
+        ("none", None, False),
+    ],
+)
+def test_bulk_keys_shapes_the_written_keys_entries(
+    client: Client, sandbox: SandboxServer, shape: str, entry_keys: set[str] | None, lists: bool
+) -> None:
+    sandbox.set_faults(bulk_keys=shape)
+    existing = sandbox.records("companies")[0]["externalId"]
+    body = client.put(
+        "/companies",
+        [{"externalId": "SHAPE-1", "name": "New"}, {"externalId": existing, "name": "Changed"}],
+    ).json()
+    assert (body["created"], body["updated"]) == (1, 1)  # the counts stay in every shape
+    for name in ("insertsKeys", "updatesKeys", "upsertedIds", "modified"):
+        assert (name in body) is lists
+    if entry_keys is not None:
+        assert [set(e) for e in body["insertsKeys"] + body["updatesKeys"]] == [entry_keys] * 2
+    with pytest.raises(ValueError, match="bulk_keys"):
+        sandbox.set_faults(bulk_keys="some")
