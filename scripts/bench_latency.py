@@ -56,6 +56,8 @@ class LatencyOptions:
     page_size: int = 100
     latencies: tuple[int, ...] = (200, 1000, 3000)
     parallel: int | None = None
+    #: "list": one long list (below); "catalog": many streams (bench_catalog_latency.py).
+    scenarios: tuple[str, ...] = ("list", "catalog")
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -81,6 +83,12 @@ class LatencyOptions:
             default=None,
             help=f"{PARALLEL_SETTING} for the latency runs (default: the tap's own)",
         )
+        parser.add_argument(
+            "--latency-scenarios",
+            default=",".join(cls.scenarios),
+            help="list (one long list), catalog (21 streams), comma-separated "
+            "(default: %(default)s)",
+        )
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> LatencyOptions:
@@ -90,6 +98,7 @@ class LatencyOptions:
             page_size=args.latency_page_size,
             latencies=tuple(int(ms) for ms in args.latencies.split(",") if ms.strip()),
             parallel=args.latency_parallel,
+            scenarios=tuple(s for s in args.latency_scenarios.split(",") if s.strip()),
         )
 
 

@@ -41,6 +41,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench_catalog_latency import CatalogLatencyBench
 from bench_context import BenchContext
 from bench_latency import LatencyBench, LatencyOptions
 from bench_rss import rss
@@ -61,8 +62,11 @@ def run(ctx: BenchContext, phases: set[str], latency: LatencyOptions) -> None:
     )
     ctx.discover()
     ratios = against_raw(ctx, phases) if phases - {"latency"} else []
-    if "latency" in phases:
-        LatencyBench(ctx, latency).run()  # last: it reseeds the sandbox
+    if "latency" in phases:  # last: it reseeds the sandbox
+        if "list" in latency.scenarios:
+            LatencyBench(ctx, latency).run()
+        if "catalog" in latency.scenarios:
+            CatalogLatencyBench(ctx, latency).run()
     if ratios:
         print("\n" + " ".join(ratios))
 

@@ -16,7 +16,7 @@ from typing_extensions import override
 
 from planhat_common.http import auth_error_message, describe_response
 from planhat_common.sender import as_is
-from tap_planhat.paging.paginator import UnreadablePageError
+from tap_planhat.paging.paginator import UnreadablePageError, decode_page
 from tap_planhat.retries import StreamCallReport
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from planhat_common.registry import Model
     from planhat_common.settings import PlanhatConnection
     from tap_planhat.paging.stream_run import StreamRun
+    from tap_planhat.paging.upcoming import UpcomingPages
 
 
 class ModelNotAvailableError(Exception):
@@ -50,6 +51,8 @@ class StreamNeeds:
     flush_output: Flush
     #: Every record of a small listing (model, ``select``): partitions' parents.
     list_all: Callable[[Model, str | None], list[dict[str, Any]]]
+    #: First pages of the streams synced next, asked for while this one is read.
+    upcoming: UpcomingPages
 
 
 class PlanhatHTTPStream(RESTStream[int]):
@@ -104,6 +107,10 @@ class PlanhatHTTPStream(RESTStream[int]):
 
     @override
     def validate_response(self, response: requests.Response) -> None:
+        self._run.pages.hold(response, self._checked_page(response))
+
+    def _checked_page(self, response: requests.Response) -> list[dict[str, Any]]:
+        """The page ``response`` holds, or the error that refuses it (retried if retriable)."""
         secrets = self.connection.secrets
         status = response.status_code
         if status in {401, 403}:
@@ -112,7 +119,7 @@ class PlanhatHTTPStream(RESTStream[int]):
             raise ModelNotAvailableError(describe_response(response, secrets))
         super().validate_response(response)
         try:
-            self._run.pages.decode(response)
+            return decode_page(response)
         except UnreadablePageError as exc:
             raise RetriableAPIError(self._problem(response, str(exc)), response) from None
 
@@ -144,10 +151,39 @@ class PlanhatHTTPStream(RESTStream[int]):
 
         return self._run.requests_through(send)
 
+    def fetch_first_page(
+        self, prepared_request: requests.PreparedRequest, cancel: threading.Event
+    ) -> tuple[requests.Response, list[dict[str, Any]]]:
+        """The first page, asked for before this stream's sync (paging/upcoming.py).
+
+        The same call the SDK's request function makes (authenticated, sent on this stream's
+        session, validated as :meth:`validate_response` does) through the same sender; only
+        the decoded page is handed back instead of kept in a run that does not exist yet.
+        """
+        connection = self.connection
+        report = StreamCallReport(self.name, prepared_request, connection.secrets, self.logger)
+        checked: list[list[dict[str, Any]]] = []
+
+        def exchange() -> requests.Response:
+            response = self.requests_session.send(
+                self.authenticator(prepared_request),
+                timeout=self.timeout,
+                allow_redirects=self.allow_redirects,
+            )
+            checked.append(self._checked_page(response))
+            return response
+
+        response = connection.sender.send(exchange, as_is, report, cancel=cancel)
+        return response, checked[-1]
+
     def _prepared(self, offset: int) -> requests.PreparedRequest:
         """The request for the page at ``offset``, exactly as the SDK's loop will build it."""
+        return self.prepared_at(offset, self._run.context)
+
+    def prepared_at(self, offset: int, context: Context | None) -> requests.PreparedRequest:
+        """The request the SDK's loop builds for the page at ``offset`` of ``context``."""
         request = self.get_http_request(
-            page=PageContext(stream_context=self._run.context, next_page_token=offset)
+            page=PageContext(stream_context=context, next_page_token=offset)
         )
         return self.build_prepared_request(
             method=request.method,

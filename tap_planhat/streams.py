@@ -156,15 +156,23 @@ class PlanhatStream(PlanhatHTTPStream):
             self.bookmark_threshold(context),
             collect_ids=self.detects_deletes,
         )
+        upcoming = self.needs.upcoming
+        early = upcoming.reached(self.name)
         self._run = run = StreamRun(
             self.name,
             context,
             OffsetPager(self.page_size),
             records,
             self.connection.gate,
+            early=early if context is None else None,
+            elsewhere=lambda: upcoming.unanswered,
         )
         try:
             yield from self._read(context)
+        except BaseException:
+            # The run ends here: first pages asked for other streams would never be read.
+            upcoming.close()
+            raise
         finally:
             run.close()
             self.partition_done(context)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Tap
@@ -21,13 +21,21 @@ from tap_planhat.dimension_data import DimensionDataStream
 from tap_planhat.http_stream import StreamNeeds
 from tap_planhat.log_notices import quiet_sdk_notices
 from tap_planhat.output import FastSingerWriter
+from tap_planhat.paging.upcoming import PlannedStream, UpcomingPages
 from tap_planhat.schemas import custom_field_types
 from tap_planhat.streams import DEFAULT_LOOKBACK_MINUTES, PlanhatStream
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import click
 
     from planhat_common.registry import Model
+
+
+#: First pages asked for ahead: enough to keep about four calls busy at once (1 s answers,
+#: one call every 0.3 s) while a stream of one page is written, and at most four pages held.
+DEFAULT_READ_AHEAD_STREAMS = 4
 
 
 class TapPlanhat(VersionedAbout, Tap):
@@ -66,6 +74,17 @@ class TapPlanhat(VersionedAbout, Tap):
             "about latency / 0.3 s calls keep the budget busy; 10 covers answers of up to 3 s "
             "(Planhat allows bursts of 50). Halved after each 429, regained slowly. 1: one "
             "page ahead of the one being written.",
+        ),
+        th.Property(
+            "read_ahead_streams",
+            th.IntegerType,
+            default=DEFAULT_READ_AHEAD_STREAMS,
+            title="Streams read ahead",
+            description="First pages of the streams synced next asked for while the current "
+            "stream is read, so a catalog of short lists is bound by the budget rather than "
+            "one round trip per stream. Every such page is a call the run makes anyway; at "
+            "most this many are in flight or held in memory (one page each). 0: streams "
+            "start one after another.",
         ),
         th.Property(
             "lookback_minutes",
@@ -142,7 +161,7 @@ class TapPlanhat(VersionedAbout, Tap):
     def discover_streams(self) -> list[PlanhatStream]:
         definitions = self._custom_field_definitions()
         # Streams get what they use of the tap, not the tap: no stream module imports this one.
-        needs = StreamNeeds(self.connection, self.flush_output, self.list_all)
+        needs = StreamNeeds(self.connection, self.flush_output, self.list_all, self.upcoming)
         return [
             PlanhatStream(
                 self,
@@ -153,6 +172,30 @@ class TapPlanhat(VersionedAbout, Tap):
             for model in readable_models()
             if model.name != DimensionDataStream.model_name
         ] + [DimensionDataStream(self, get_model(DimensionDataStream.model_name), None, needs)]
+
+    @cached_property
+    def upcoming(self) -> UpcomingPages:
+        """First pages of the streams synced next (paging/upcoming.py)."""
+        window = self.config.get("read_ahead_streams", DEFAULT_READ_AHEAD_STREAMS)
+        # singer-sdk's sync_all (final) syncs streams one by one in the order of `streams`,
+        # skipping those not selected and child streams (tests/test_sdk_contract.py): that
+        # order is planned when the first stream starts.
+        return UpcomingPages(int(window or 0), self._planned_streams)
+
+    def _planned_streams(self) -> list[PlannedStream]:
+        """Streams in sync order whose first request is known before they start."""
+        return list(self._plannable())
+
+    def _plannable(self) -> Iterator[PlannedStream]:
+        for stream in self.streams.values():
+            if not stream.selected or stream.parent_stream_type is not None:
+                continue
+            if not isinstance(stream, PlanhatStream) or stream.partitioned:
+                continue  # a partition's request depends on its parent's records
+            first = stream.prepared_at(0, None)
+            yield PlannedStream(
+                stream.name, first.url or "", partial(stream.fetch_first_page, first)
+            )
 
     def _custom_field_definitions(self) -> list[dict[str, Any]] | None:
         """Every /customfields record, or None when typing is off."""

@@ -21,11 +21,12 @@ import threading
 import urllib.parse
 import warnings
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import click
 import pytest
 from click.testing import CliRunner
-from singer_sdk import RESTStream, Tap, Target
+from singer_sdk import RESTStream, Stream, Tap, Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError, MissingKeyPropertiesError, RetriableAPIError
 from singer_sdk.helpers._state import increment_state
@@ -890,4 +891,56 @@ def test_records_are_pruned_through_the_mask_property(api):
     assert [r["record"] for r in records] == [{"id": 1}], _broken(
         "the SDK prunes each record with the stream's mask property (not a private copy)",
         "tap_planhat/streams.py PlanhatStream.mask (a mask that remembers inferred answers)",
+    )
+
+
+# -- sync order: streams one by one, in the order of Tap.streams --------------------------------
+
+
+class _OrderedStream(Stream):
+    """Yields one record; logs when its get_records starts and ends."""
+
+    def __init__(self, tap: Tap, name: str, log: list) -> None:
+        self.journal = log
+        super().__init__(tap, name=name, schema=copy.deepcopy(ITEMS_SCHEMA))
+
+    def get_records(self, context):
+        self.journal.append(("start", self.name, context))
+        yield {"id": 1}
+        self.journal.append(("end", self.name, context))
+
+
+class _OrderedTap(Tap):
+    name = "tap-sdk-order"
+    config_jsonschema = th.PropertiesList(th.Property("x", th.StringType)).to_dict()
+    log: ClassVar[list] = []
+
+    def discover_streams(self):
+        return [_OrderedStream(self, name, self.log) for name in ("b", "a", "d", "c")]
+
+
+def test_sync_all_syncs_selected_streams_one_by_one_in_the_order_of_streams():
+    tap = _OrderedTap(config={}, parse_env_config=False)
+    tap.log.clear()
+    tap.streams["d"].selected = False
+    order = [name for name, stream in tap.streams.items() if stream.selected]
+    with contextlib.redirect_stdout(io.StringIO()):
+        tap.sync_all()
+
+    relies = (
+        "tap_planhat/tap.py _planned_streams and tap_planhat/paging/upcoming.py (the first "
+        "pages of the streams synced next are asked for in that order)"
+    )
+    assert sorted(order) == ["a", "b", "c"]
+    assert tap.log == [(event, name, None) for name in order for event in ("start", "end")], (
+        _broken(
+            "sync_all syncs the selected streams one by one (each stream's get_records "
+            "exhausted before the next starts), in the order of Tap.streams, skipping those "
+            "not selected, with context None for a stream without partitions",
+            relies,
+        )
+    )
+    assert getattr(Tap.sync_all, "__final__", False), _broken(
+        "Tap.sync_all is final (so the order is planned from get_records, not sync_all)",
+        "tap_planhat/paging/upcoming.py (plans at the first stream's start)",
     )

@@ -75,14 +75,10 @@ class ValidatedPages:
         Raises:
             UnreadablePageError: the body is not JSON, or not an array.
         """
-        try:
-            page = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise UnreadablePageError("malformed JSON") from None
-        if not isinstance(page, list):
-            # Planhat sometimes answers 200 with {"error": ...} instead of the list
-            # (docs/planhat-api.md, "Errors and odd responses").
-            raise UnreadablePageError("not a JSON array")
+        self.hold(response, decode_page(response))
+
+    def hold(self, response: requests.Response, page: list[dict[str, Any]]) -> None:
+        """Keep ``page``, decoded from ``response`` already (a first page read before its run)."""
         self._pages[id(response)] = (response, page)
 
     def take(self, response: requests.Response) -> list[dict[str, Any]]:
@@ -97,3 +93,20 @@ class ValidatedPages:
                 "complete."
             )
         return held[1]
+
+
+def decode_page(response: requests.Response) -> list[dict[str, Any]]:
+    """The page ``response`` holds.
+
+    Raises:
+        UnreadablePageError: the body is not JSON, or not an array.
+    """
+    try:
+        page = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        raise UnreadablePageError("malformed JSON") from None
+    if not isinstance(page, list):
+        # Planhat sometimes answers 200 with {"error": ...} instead of the list
+        # (docs/planhat-api.md, "Errors and odd responses").
+        raise UnreadablePageError("not a JSON array")
+    return page

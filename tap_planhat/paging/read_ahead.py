@@ -25,7 +25,9 @@ V = TypeVar("V")
 READ_AHEAD_SLACK = 0.1
 
 
-def read_ahead_depth(full_pages: int, maximum: int, call_seconds: float, interval: float) -> int:
+def read_ahead_depth(
+    full_pages: int, maximum: int, call_seconds: float, interval: float, elsewhere: int = 0
+) -> int:
     """How many pages to have requested ahead of the one being written.
 
     * Ramps up with the list: one ahead after the first full page, then as many as full
@@ -37,9 +39,13 @@ def read_ahead_depth(full_pages: int, maximum: int, call_seconds: float, interva
       in flight keep up (Little's law), plus :data:`READ_AHEAD_SLACK`. More would only hold
       pages in memory and add calls past the end. With neither pacing nor a measured reader
       (``interval`` 0) that bound is ``maximum``.
+    * Fewer by ``elsewhere``: calls other streams certainly make (their first pages, asked
+      for early) that are waiting for an answer keep the budget busy too. A page past the
+      next one is a guess that the list goes on; those calls are not. The next page itself
+      (a full page was just read) is always asked for.
     """
     needed = math.ceil(call_seconds / interval + READ_AHEAD_SLACK) if interval else maximum
-    return max(1, min(maximum, full_pages, needed))
+    return max(1, min(maximum, full_pages, needed - elsewhere))
 
 
 class ReadAhead(Generic[K, V]):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from planhat_common.call_gate import MovingAverage
 from tap_planhat.paging.paginator import ValidatedPages
 from tap_planhat.paging.read_ahead import ReadAhead, read_ahead_depth
+from tap_planhat.paging.upcoming import drop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from planhat_common.call_gate import CallGate
     from planhat_common.paging import OffsetPager
     from tap_planhat.paging.page_filter import PageFilter
+    from tap_planhat.paging.upcoming import EarlyPage
 
 
 class StreamRun:
@@ -31,8 +33,17 @@ class StreamRun:
         pager: OffsetPager,
         records: PageFilter,
         gate: CallGate,
+        *,
+        early: EarlyPage | None = None,
+        elsewhere: Callable[[], int] = lambda: 0,
     ) -> None:
-        """A sync of ``stream_name`` for ``context``, from the first page, through ``gate``."""
+        """A sync of ``stream_name`` for ``context``, from the first page, through ``gate``.
+
+        ``early``: its first page, asked for before the sync began (upcoming.py).
+        ``elsewhere()``: calls other streams certainly need that are waiting for an answer;
+        they fill the budget as well as pages read ahead here would, without the risk of
+        lying past the end of this list.
+        """
         self.context = context
         self.pager = pager
         self.records = records
@@ -41,6 +52,8 @@ class StreamRun:
         self.ahead: ReadAhead[str, requests.Response] = ReadAhead(
             stream_name, gate.in_flight.maximum
         )
+        self.early = early
+        self.elsewhere = elsewhere
         self.full_pages = 0
         #: Seconds the reader spends on a page between getting it and asking for the next
         #: (moving average; 0 until two pages were read).
@@ -58,11 +71,26 @@ class StreamRun:
 
         def request(prepared_request: requests.PreparedRequest, *args: Any) -> requests.Response:
             self._asked(time.monotonic())
-            response = self.ahead.get(prepared_request.url or "", send, prepared_request, *args)
+            url = prepared_request.url or ""
+            early = self._take_early(url)
+            if early is not None:
+                # Raises here whatever its request raised, where the loop's own would have.
+                response, page = early.outcome.result()
+                self.pages.hold(response, page)
+            else:
+                response = self.ahead.get(url, send, prepared_request, *args)
             self._page_got = time.monotonic()
             return response
 
         return request
+
+    def _take_early(self, url: str) -> EarlyPage | None:
+        """The first page read early, if the loop asks for the very request it was read at."""
+        early, self.early = self.early, None
+        if early is not None and early.url != url:
+            drop(early)
+            return None
+        return early
 
     def _asked(self, now: float) -> None:
         if self._page_got is None:
@@ -83,6 +111,7 @@ class StreamRun:
             gate.in_flight.limit,
             gate.call_seconds,
             max(gate.budget.interval, self.write_time.value),
+            self.elsewhere(),
         )
         for offset in self.pager.next_offsets(self.ahead.depth):
             prepared = prepare(offset)
@@ -91,4 +120,7 @@ class StreamRun:
 
     def close(self) -> None:
         """Drop what was read ahead and nobody asked for; stop the background threads."""
+        if self.early is not None:
+            drop(self.early)
+            self.early = None
         self.ahead.close()

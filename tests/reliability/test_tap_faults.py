@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.reliability.helpers import (
+    DEFAULT_STREAMS,
     FAULTS_WITHIN_BUDGET,
     MAX_RETRIES,
     STALL_MS,
@@ -31,6 +32,7 @@ from tests.reliability.helpers import (
 )
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Callable
     from pathlib import Path
 
@@ -82,6 +84,8 @@ BEYOND_BUDGET: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     "truncated-json": ({"truncate": MAX_RETRIES}, ("malformed JSON", "returned 200")),
     "error-object-in-200": ({"error_object": MAX_RETRIES}, ("not a JSON array", "returned 200")),
 }
+#: First pages of upcoming streams asked for early in the tests that read streams side by side.
+READ_AHEAD_STREAMS = 4
 COUNTED = ("status_burst", "rate_limit_burst", "reset", "truncate", "error_object", "stall")
 
 
@@ -155,44 +159,36 @@ def test_a_server_cap_below_the_limit_equals_a_clean_run(
     assert capped.final_state == clean.final_state
 
 
-@pytest.mark.parametrize("fault", BEYOND_BUDGET)
-def test_fault_beyond_the_retry_budget_fails_clearly_and_a_rerun_completes(
-    sandbox: SandboxServer, tmp_path: Path, fault: str
+def _fails_clearly_and_a_rerun_completes(
+    sandbox: SandboxServer,
+    failed: subprocess.CompletedProcess[str],
+    expected: tuple[str, ...],
+    stream: str,
+    clean: tuple[dict[str, set[str]], dict[str, Any]],
 ) -> None:
-    faults, expected = BEYOND_BUDGET[fault]
-    clean_ids, clean_state = clean_full_sync()
-    # One call at a time: a burst of N failures then lands on N attempts of one page (with
-    # pages read in parallel it is spread over several, each within the retry budget).
-    config = write_json(
-        tmp_path / "tap.json",
-        tap_config(
-            sandbox, typed_custom_fields=False, max_parallel_requests=1, **timeout_for(faults)
-        ),
-    )
-    # Let assets, campaigns and churn complete, then fail companies on its second page.
-    sandbox.set_faults(**faults, after=10)
-
-    failed = run_cli([TAP, "--config", config])
-
+    """The run failed naming ``stream``, its path and ``expected``, after every faulted answer
+    was used up; its STATE covers only streams it emitted completely; a rerun from that STATE
+    completes the job."""
+    clean_ids, clean_state = clean
     assert failed.returncode != 0
     tail = failed.stderr[-3000:]
     for fragment in expected:
         assert fragment in tail, tail
-    assert "Stream 'companies'" in tail, tail  # names the stream ...
-    assert "GET /companies?" in tail, tail  # ... and the path
+    assert f"Stream '{stream}'" in tail, tail  # names the stream ...
+    assert f"GET /{stream}?" in tail, tail  # ... and the path
     # Every faulted answer was used up and the call still failed: exactly MAX_RETRIES tries.
     assert not any(sandbox.faults()[k] for k in COUNTED), sandbox.faults()
     partial = parse_singer(failed.stdout)
     assert partial.states, "no STATE at all before the failure"
     last_state = partial.final_state
     emitted = ids(partial)
-    for stream, bookmark in last_state["bookmarks"].items():
+    for name, bookmark in last_state["bookmarks"].items():
         if "replication_key_value" in bookmark:
             # A bookmark only for a stream whose records were all emitted.
-            assert emitted.get(stream) == clean_ids[stream], stream
-    assert emitted.get("companies", set()) != clean_ids["companies"]  # it failed mid-way
-    assert "companies" not in last_state.get("bookmarks", {}) or (
-        "replication_key_value" not in last_state["bookmarks"]["companies"]
+            assert emitted.get(name) == clean_ids[name], name
+    assert emitted.get(stream, set()) != clean_ids[stream]  # it failed before its end
+    assert stream not in last_state.get("bookmarks", {}) or (
+        "replication_key_value" not in last_state["bookmarks"][stream]
     )
 
     sandbox.set_faults()
@@ -200,3 +196,105 @@ def test_fault_beyond_the_retry_budget_fails_clearly_and_a_rerun_completes(
 
     assert union(partial, rerun) == clean_ids
     assert rerun.final_state == clean_state
+
+
+@pytest.mark.parametrize("fault", BEYOND_BUDGET)
+def test_fault_beyond_the_retry_budget_fails_clearly_and_a_rerun_completes(
+    sandbox: SandboxServer, tmp_path: Path, fault: str
+) -> None:
+    faults, expected = BEYOND_BUDGET[fault]
+    # One call at a time, and no stream's first page asked for early: a burst of N failures
+    # then lands on N attempts of one page. With pages or streams read side by side it is
+    # spread over several calls, each within the retry budget (the tests below).
+    config = write_json(
+        tmp_path / "tap.json",
+        tap_config(
+            sandbox,
+            typed_custom_fields=False,
+            max_parallel_requests=1,
+            read_ahead_streams=0,
+            **timeout_for(faults),
+        ),
+    )
+    # Let assets, campaigns and churn complete, then fail companies on its second page.
+    sandbox.set_faults(**faults, after=10)
+
+    failed = run_cli([TAP, "--config", config])
+
+    _fails_clearly_and_a_rerun_completes(sandbox, failed, expected, "companies", clean_full_sync())
+
+
+#: Streams synced before deals (default selection, sync order), while which its first page is
+#: asked for early when read_ahead_streams >= 1.
+BEFORE_DEALS = ("assets", "campaigns", "churn", "companies", "conversations", "customfields")
+
+
+@pytest.mark.parametrize("fault", BEYOND_BUDGET)
+def test_a_first_page_read_early_beyond_the_retry_budget_fails_clearly_in_its_turn(
+    sandbox: SandboxServer, tmp_path: Path, fault: str
+) -> None:
+    faults, expected = BEYOND_BUDGET[fault]
+    config = write_json(
+        tmp_path / "tap.json",
+        tap_config(
+            sandbox,
+            typed_custom_fields=False,
+            max_parallel_requests=1,
+            read_ahead_streams=READ_AHEAD_STREAMS,
+            **timeout_for(faults),
+        ),
+    )
+    sandbox.set_faults(**faults, only_paths=["/deals"])
+    sandbox.clear_log()
+
+    failed = run_cli([TAP, "--config", config])
+
+    # Every faulted attempt was the early first page, first sent while earlier streams were
+    # still read ...
+    log = [(r["path"], r["query"].get("offset")) for r in sandbox.requests_log()]
+    # (a stalled attempt is logged only once the sandbox has answered it, maybe after the run)
+    assert 1 <= log.count(("/deals", "0")) <= MAX_RETRIES, log
+    last_before = max(i for i, (path, _) in enumerate(log) if path[1:] in BEFORE_DEALS)
+    assert log.index(("/deals", "0")) < last_before, log
+    # ... and its failure surfaces only in deals' turn: every stream before it is complete.
+    partial = parse_singer(failed.stdout)
+    clean_ids, _ = clean_full_sync()
+    for stream in BEFORE_DEALS:
+        assert ids(partial).get(stream) == clean_ids.get(stream), stream
+    _fails_clearly_and_a_rerun_completes(sandbox, failed, expected, "deals", clean_full_sync())
+
+
+@pytest.mark.parametrize(
+    "fault", ["503", "429-no-headers", "reset-before-response", "truncated-json"]
+)
+def test_a_burst_beyond_one_calls_budget_spread_over_streams_read_side_by_side(
+    sandbox: SandboxServer, tmp_path: Path, fault: str
+) -> None:
+    """With first pages read early, a burst of MAX_RETRIES faults meant for companies' second
+    page may land on several calls (each then within its budget) or on one: the run either
+    emits exactly what one without faults emits, or fails as clearly as the test above."""
+    faults, expected = BEYOND_BUDGET[fault]
+    config = tap_config(
+        sandbox,
+        typed_custom_fields=False,
+        max_parallel_requests=1,
+        read_ahead_streams=READ_AHEAD_STREAMS,
+        **timeout_for(faults),
+    )
+    reference = run_cli([TAP, "--config", write_json(tmp_path / "ref.json", config)])
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    sandbox.set_faults(**faults, after=10)
+
+    run = run_cli([TAP, "--config", write_json(tmp_path / "tap.json", config)])
+
+    assert not any(sandbox.faults()[k] for k in COUNTED), "the fault never fired"
+    if run.returncode == 0:
+        # Not one answer dropped or repeated: the same records, in order, and every STATE.
+        assert "retrying" in run.stderr.lower()
+        output, clean = parse_singer(run.stdout), parse_singer(reference.stdout)
+        assert output.records == clean.records
+        assert output.states == clean.states
+    else:
+        tail = run.stderr[-3000:]
+        failing = max(DEFAULT_STREAMS, key=lambda s: tail.rfind(f"Stream '{s}'"))
+        _fails_clearly_and_a_rerun_completes(sandbox, run, expected, failing, clean_full_sync())
