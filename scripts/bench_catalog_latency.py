@@ -21,11 +21,9 @@ from typing import TYPE_CHECKING, Any
 from bench_latency import (
     BUDGET_PER_MINUTE,
     PARALLEL_SETTING,
-    RATE_WINDOW_SECONDS,
     minimum_calls,
-    record_digest,
+    read_under_latency,
 )
-from bench_run import BIN, Run, measure
 
 from planhat_common.registry import get_model
 
@@ -34,6 +32,7 @@ if TYPE_CHECKING:
 
     from bench_context import BenchContext
     from bench_latency import LatencyOptions
+    from bench_run import Run
 
 PAGE_SIZE = 100
 LONG_STREAM = "companies"
@@ -116,34 +115,15 @@ class CatalogLatencyBench:
             "page_size": PAGE_SIZE,
             **extra,
         }
-        config = ctx.write("catalog-latency-tap.json", settings)
-        ctx.sandbox.admin("PUT", "faults", {"latency_ms": latency_ms})
-        ctx.sandbox.admin(
-            "PUT",
-            "rate_limit",
-            {"per_minute": BUDGET_PER_MINUTE, "window_seconds": RATE_WINDOW_SECONDS},
-        )
-        output = ctx.work / "catalog-latency.singer"
-        args = [
-            str(BIN / "tap-planhat"),
-            "--config",
-            str(config),
-            "--catalog",
-            str(self._catalog()),
-        ]
-        run = measure(
-            args, ctx.sandbox, stdout_file=output, stderr_file=ctx.work / "catalog-latency.log"
-        )
-        summary = ctx.sandbox.admin("GET", "requests/summary")
-        digest = record_digest(output)
-        output.unlink()
+        read = read_under_latency(ctx, "catalog-latency", settings, self._catalog(), latency_ms)
+        run = read.run
         result = CatalogRun(
             label=label,
             run=run,
             list_calls=sum(run.calls("GET", path) for path in self.paths.values()),
-            max_in_flight=summary["max_in_flight"],
-            throttled=summary["statuses"].get("429", 0),
-            digest=digest,
+            max_in_flight=read.max_in_flight,
+            throttled=read.throttled,
+            digest=read.digest,
             state=run.last_state,
         )
         print(

@@ -27,7 +27,7 @@ import json
 import math
 import subprocess
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from bench_run import BIN, Run, measure
@@ -179,31 +179,16 @@ class LatencyBench:
         }
         if parallel is not None and self.has_parallel:
             settings[PARALLEL_SETTING] = parallel
-        config = ctx.write("latency-tap.json", settings)
-        ctx.sandbox.admin("PUT", "faults", {"latency_ms": latency_ms})
-        # A fresh window for every run, as if the tenant had been idle for a minute.
-        ctx.sandbox.admin(
-            "PUT",
-            "rate_limit",
-            {"per_minute": BUDGET_PER_MINUTE, "window_seconds": RATE_WINDOW_SECONDS},
-        )
-        output = ctx.work / "latency.singer"
-        args = [str(BIN / "tap-planhat"), "--config", str(config)]
-        args += ["--catalog", str(ctx.catalog_for(STREAM))]
-        run = measure(
-            args, ctx.sandbox, stdout_file=output, stderr_file=ctx.work / "latency.tap.log"
-        )
-        summary = ctx.sandbox.admin("GET", "requests/summary")
-        digest = record_digest(output)
-        output.unlink()
+        read = read_under_latency(ctx, "latency", settings, ctx.catalog_for(STREAM), latency_ms)
+        run = read.run
         result = LatencyRun(
             label=label,
             run=run,
             list_calls=run.calls("GET", get_model(STREAM).path or ""),
             main_calls=run.total_calls,
-            max_in_flight=summary["max_in_flight"],
-            throttled=summary["statuses"].get("429", 0),
-            digest=digest,
+            max_in_flight=read.max_in_flight,
+            throttled=read.throttled,
+            digest=read.digest,
         )
         print(
             f"  {label:<18} wall {run.wall:7.1f}s  list calls {result.list_calls} "
@@ -245,6 +230,44 @@ class LatencyBench:
             check=True,
         )
         return set(json.loads(about.stdout)["settings"]["properties"])
+
+
+@dataclass(frozen=True)
+class LatencyRead:
+    """One tap run against the sandbox under a latency and the budget's rate limit."""
+
+    run: Run
+    max_in_flight: int
+    throttled: int
+    digest: str
+
+
+def read_under_latency(
+    ctx: BenchContext, name: str, settings: dict[str, Any], catalog: Path, latency_ms: int
+) -> LatencyRead:
+    """Run tap-planhat with ``settings`` and ``catalog``, every answer ``latency_ms`` late.
+
+    A fresh rate window for every run, as if the tenant had been idle for a minute.
+    """
+    config = ctx.write(f"{name}-tap.json", settings)
+    ctx.sandbox.admin("PUT", "faults", {"latency_ms": latency_ms})
+    ctx.sandbox.admin(
+        "PUT",
+        "rate_limit",
+        {"per_minute": BUDGET_PER_MINUTE, "window_seconds": RATE_WINDOW_SECONDS},
+    )
+    output = ctx.work / f"{name}.singer"
+    args = [str(BIN / "tap-planhat"), "--config", str(config), "--catalog", str(catalog)]
+    run = measure(args, ctx.sandbox, stdout_file=output, stderr_file=ctx.work / f"{name}.log")
+    summary = ctx.sandbox.admin("GET", "requests/summary")
+    digest = record_digest(output)
+    output.unlink()
+    return LatencyRead(
+        run=run,
+        max_in_flight=summary["max_in_flight"],
+        throttled=summary["statuses"].get("429", 0),
+        digest=digest,
+    )
 
 
 def record_digest(singer: Path) -> str:
