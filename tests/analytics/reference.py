@@ -160,3 +160,16 @@ def plant_mrr_history(sandbox: Any) -> str:
     for license_id, plan in zip(licenses, plans, strict=True):
         sandbox.touch("licenses", [license_id], {"companyId": company, **plan})
     return company
+
+
+def assert_mrr_monthly_matches(rows: Any, expected: dict[tuple[str, dt.date], Month]) -> None:
+    """``(company_id, month, mrr, previous_mrr, movement)`` rows equal ``expected`` to the cent."""
+    got = {(r[0], r[1]): r[2:5] for r in rows}
+    assert set(got) == set(expected)
+    for key, want in expected.items():
+        mrr, previous, movement = got[key]
+        assert (Decimal(mrr).quantize(CENT), Decimal(previous).quantize(CENT), movement) == (
+            want.mrr.quantize(CENT),
+            want.previous_mrr.quantize(CENT),
+            want.movement,
+        ), key

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -24,7 +23,11 @@ from tests.analytics.conftest import (
     delete_record,
     push_metrics,
 )
-from tests.analytics.reference import CENT, expected_mrr_monthly, plant_mrr_history
+from tests.analytics.reference import (
+    assert_mrr_monthly_matches,
+    expected_mrr_monthly,
+    plant_mrr_history,
+)
 from tests.analytics.test_project import documented_models
 from tests.meltano.emitted import Emitted
 
@@ -170,15 +173,7 @@ def test_every_model_builds_and_every_data_test_passes(story: Story) -> None:
 def test_mrr_monthly_matches_the_definition_to_the_cent(story: Story) -> None:
     expected = expected_mrr_monthly(story.sandbox, story.today)
     rows = story.after_incremental["mrr_monthly"]
-    got = {(r[0], r[1]): r[2:5] for r in rows}
-    assert set(got) == set(expected)
-    for key, want in expected.items():
-        mrr, previous, movement = got[key]
-        assert (Decimal(mrr).quantize(CENT), Decimal(previous).quantize(CENT), movement) == (
-            want.mrr.quantize(CENT),
-            want.previous_mrr.quantize(CENT),
-            want.movement,
-        ), key
+    assert_mrr_monthly_matches(rows, expected)
     # The data covers every movement, so every branch of the definition was compared.
     assert {m.movement for m in expected.values()} == {
         "new", "reactivation", "expansion", "contraction", "churn", "unchanged"

@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.analytics.conftest import AnalyticsRun, analytics_meltano
-from tests.analytics.reference import CENT, expected_mrr_monthly, plant_mrr_history
+from tests.analytics.reference import (
+    assert_mrr_monthly_matches,
+    expected_mrr_monthly,
+    plant_mrr_history,
+)
 from tests.meltano.emitted import Emitted
 
 if TYPE_CHECKING:
@@ -96,15 +100,7 @@ def test_mrr_monthly_matches_the_definition_to_the_cent(build: Build) -> None:
     rows = build.database.query(
         "select company_id, month, mrr, previous_mrr, movement from analytics.mrr_monthly"
     )
-    got = {(r[0], r[1]): r[2:] for r in rows}
-    assert set(got) == set(expected)
-    for key, want in expected.items():
-        mrr, previous, movement = got[key]
-        assert (Decimal(mrr).quantize(CENT), Decimal(previous).quantize(CENT), movement) == (
-            want.mrr.quantize(CENT),
-            want.previous_mrr.quantize(CENT),
-            want.movement,
-        ), key
+    assert_mrr_monthly_matches(rows, expected)
     assert {m.movement for m in expected.values()} >= {"new", "reactivation", "churn"}
 
 
