@@ -135,11 +135,12 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "push_ledger_path",
         th.StringType,
-        default=push_ledger.DEFAULT_PATH,
         title="Push ledger path",
         description="File remembering digests of metrics and user activities already "
         "pushed, so a rerun after a crash does not push them twice (pushes are appends, "
-        "not upserts). Empty: off.",
+        "not upserts). Default: .planhat_push_ledger.jsonl in the Meltano project's root "
+        "(under Meltano), else target-planhat/push_ledger.jsonl in the user's state "
+        "directory; never the current directory. Empty: off.",
     ),
     th.Property(
         "push_ledger_hours",
@@ -211,14 +212,19 @@ class TargetSettings:
     ) -> TargetSettings:
         """Read the settings; raise SettingsError for a value out of range.
 
-        ``environ`` tells where the sync ledger goes when ``sync_ledger_path`` is not set
-        (under Meltano: ``MELTANO_PROJECT_ROOT``, see sync_ledger.default_path).
+        ``environ`` tells where the ledgers go when their paths are not set (under Meltano:
+        ``MELTANO_PROJECT_ROOT``, see outcomes/locations.py).
         """
         hours = config.get("push_ledger_hours")
         ledger = (
             config["sync_ledger_path"]  # None or "" turns it off
             if "sync_ledger_path" in config
             else str(sync_ledger.default_path(environ))
+        )
+        pushes = (
+            config["push_ledger_path"]
+            if "push_ledger_path" in config
+            else str(push_ledger.default_path(environ))
         )
         settings = cls(
             dry_run=bool(config.get("dry_run")),
@@ -229,7 +235,7 @@ class TargetSettings:
             max_rejected=int(config.get("max_rejected") or 0),
             dead_letter_path=config.get("dead_letter_path") or DEFAULT_DEAD_LETTER_PATH,
             results_path=config.get("results_path"),
-            push_ledger_path=config.get("push_ledger_path"),
+            push_ledger_path=pushes,
             push_ledger_hours=push_ledger.DEFAULT_HOURS if hours is None else float(hours),
             sync_ledger_path=ledger,
         )

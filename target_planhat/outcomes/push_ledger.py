@@ -24,12 +24,25 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from target_planhat.outcomes.locations import kept_file
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-DEFAULT_PATH = ".planhat_push_ledger.jsonl"
+#: The file's name in the Meltano project (the default path was this, in the current
+#: directory, before the ledger followed the project).
+FILE_NAME = ".planhat_push_ledger.jsonl"
 DEFAULT_HOURS = 72.0
 _DIGEST_BYTES = 12
+
+
+def default_path(environ: Mapping[str, str]) -> Path:
+    """Where the ledger is kept when ``push_ledger_path`` is not set (locations.py).
+
+    Under Meltano, ``$MELTANO_PROJECT_ROOT/.planhat_push_ledger.jsonl``; outside it,
+    ``target-planhat/push_ledger.jsonl`` in the user's state directory.
+    """
+    return kept_file(environ, FILE_NAME, "push_ledger.jsonl")
 
 
 def digest(model: str, payload: Mapping[str, Any]) -> str:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from target_planhat.mapping.keys import merge_identity
+from target_planhat.outcomes.locations import kept_file
 
 if TYPE_CHECKING:
     import logging
@@ -54,8 +55,6 @@ if TYPE_CHECKING:
 
 #: The file's name in the Meltano project (the default path before the ledger followed it).
 FILE_NAME = ".planhat_sync_ledger"
-#: Set by Meltano for every plugin it runs: the project's root directory.
-MELTANO_PROJECT_ROOT = "MELTANO_PROJECT_ROOT"
 _DIGEST_BYTES = 8
 _HEX = re.compile(rb"[0-9a-f]{%d}" % (2 * _DIGEST_BYTES))
 #: What a kept ``_id`` may look like (Planhat's are 24 hex digits); any other id is not kept,
@@ -66,21 +65,12 @@ _SLACK = 10_000
 
 
 def default_path(environ: Mapping[str, str]) -> Path:
-    """Where the ledger is kept when ``sync_ledger_path`` is not set.
+    """Where the ledger is kept when ``sync_ledger_path`` is not set (locations.py).
 
-    Under Meltano, in the project's root (``$MELTANO_PROJECT_ROOT/.planhat_sync_ledger``),
-    wherever ``meltano`` was started from: where a run from the root kept it before. Outside
-    Meltano, in the user's state directory (``$XDG_STATE_HOME``, else ``~/.local/state``),
-    as ``target-planhat/sync_ledger``, which no change of directory moves.
+    Under Meltano, ``$MELTANO_PROJECT_ROOT/.planhat_sync_ledger``; outside it,
+    ``target-planhat/sync_ledger`` in the user's state directory.
     """
-    project = environ.get(MELTANO_PROJECT_ROOT)
-    if project:
-        return Path(project) / FILE_NAME
-    state_home = environ.get("XDG_STATE_HOME")
-    if state_home and Path(state_home).is_absolute():  # the XDG spec ignores relative ones
-        return Path(state_home) / "target-planhat" / "sync_ledger"
-    home = environ.get("HOME") or str(Path.home())
-    return Path(home) / ".local" / "state" / "target-planhat" / "sync_ledger"
+    return kept_file(environ, FILE_NAME, "sync_ledger")
 
 
 def _digest(data: bytes) -> int:

@@ -88,3 +88,16 @@ def test_outside_meltano_runs_from_two_directories_share_the_ledger(
     assert (tmp_path / "state" / "target-planhat" / "sync_ledger").exists()
     assert not list(first.iterdir())
     assert not list(second.iterdir())
+
+
+def test_the_push_ledger_is_kept_like_the_sync_ledger(tmp_path: Path) -> None:
+    meltano = {**HOME, "MELTANO_PROJECT_ROOT": str(tmp_path)}
+    assert TargetSettings.from_config({}, meltano).push_ledger_path == str(
+        tmp_path / ".planhat_push_ledger.jsonl"
+    )
+    outside = TargetSettings.from_config({}, {**HOME, "XDG_STATE_HOME": str(tmp_path / "s")})
+    assert outside.push_ledger_path == str(tmp_path / "s/target-planhat/push_ledger.jsonl")
+    given = TargetSettings.from_config({"push_ledger_path": "p.jsonl"}, meltano)
+    assert given.push_ledger_path == "p.jsonl"
+    off = TargetSettings.from_config({"push_ledger_path": "", "dead_letter_path": "x"}, meltano)
+    assert RunFiles(off, []).push_ledger.path is None
