@@ -7,10 +7,15 @@ page short) and companies over 25 pages, at each latency, twice: with ``read_ahe
 0`` (streams one after another: the tap before first pages were read ahead) and with the
 tap's default, against a sequential reference at latency 0 (one call at a time).
 
+Then an incremental run of the same catalog from the reference's final STATE (each
+newest-first list stops at its first page, full-table lists are read whole), again against
+a sequential reference and with streams read in turn and ahead at each latency.
+
 Per run: wall, wall / the budget floor of the minimum calls (the minimum list calls plus
-every other main-API call of the run, x 60 / 200 s), list calls against the minimum, the most
-calls in flight the sandbox saw, 429s, peak RSS, and whether the RECORD messages (in order)
-and the final STATE equal the reference's.
+every other main-API call of the run, x 60 / 200 s), list calls against the minimum (for the
+incremental runs: the sequential reference's), the most calls in flight the sandbox saw,
+429s, peak RSS, and whether the RECORD messages (in order) and the final STATE equal the
+reference's.
 """
 
 from __future__ import annotations
@@ -61,6 +66,8 @@ class CatalogRun:
 
     label: str
     run: Run
+    #: The list calls a sequential read makes.
+    minimum: int
     list_calls: int
     max_in_flight: int
     throttled: int
@@ -87,17 +94,29 @@ class CatalogLatencyBench:
             f"records in pages of {PAGE_SIZE} (at least {self.minimum} list calls)"
         )
         ctx.sandbox.admin("POST", "reset", {"records": ctx.other, "model_records": self.sizes})
+        sequential = {PARALLEL_SETTING: 1, STREAMS_SETTING: 0}
+        ways: tuple[tuple[str, dict[str, int]], ...] = (
+            ("streams in turn", {STREAMS_SETTING: 0}),
+            (AHEAD, {}),
+        )
         try:
-            runs = [self._read("0 ms (reference)", 0, {PARALLEL_SETTING: 1, STREAMS_SETTING: 0})]
+            full = [self._read("0 ms (reference)", 0, sequential)]
             for ms in self.options.latencies:
-                for label, ahead in (("streams in turn", {STREAMS_SETTING: 0}), (AHEAD, {})):
-                    runs.append(self._read(f"{ms:,} ms, {label}", ms, ahead))
+                full += [self._read(f"{ms:,} ms, {label}", ms, how) for label, how in ways]
+            state = full[0].state
+            again = [self._read("0 ms (reference)", 0, sequential, state)]
+            for ms in self.options.latencies:
+                again += [
+                    self._read(f"{ms:,} ms, {label}", ms, how, state, again[0].list_calls)
+                    for label, how in ways
+                ]
         finally:
             ctx.sandbox.admin("PUT", "faults", {})
             ctx.sandbox.admin("PUT", "rate_limit", {"per_minute": 0})
-        print()
-        print("\n".join(self.table(runs)))
-        return runs
+        for title, runs in (("Full read", full), ("Incremental run", again)):
+            print(f"\n{title}:\n")
+            print("\n".join(self.table(runs)))
+        return full + again
 
     def _catalog(self) -> Path:
         catalog = self.ctx.catalog
@@ -107,7 +126,15 @@ class CatalogLatencyBench:
                     meta["metadata"]["selected"] = entry["tap_stream_id"] in self.sizes
         return self.ctx.write("catalog-latency.json", catalog)
 
-    def _read(self, label: str, latency_ms: int, extra: dict[str, int]) -> CatalogRun:
+    def _read(
+        self,
+        label: str,
+        latency_ms: int,
+        extra: dict[str, int],
+        state: dict[str, Any] | None = None,
+        minimum: int | None = None,
+    ) -> CatalogRun:
+        """One read; ``state``: an incremental run from it (``minimum``: its sequential calls)."""
         ctx = self.ctx
         settings = {
             **ctx.tap_settings,
@@ -115,12 +142,18 @@ class CatalogLatencyBench:
             "page_size": PAGE_SIZE,
             **extra,
         }
-        read = read_under_latency(ctx, "catalog-latency", settings, self._catalog(), latency_ms)
+        read = read_under_latency(
+            ctx, "catalog-latency", settings, self._catalog(), latency_ms, state=state
+        )
         run = read.run
+        list_calls = sum(run.calls("GET", path) for path in self.paths.values())
+        if minimum is None:
+            minimum = self.minimum if state is None else list_calls
         result = CatalogRun(
             label=label,
             run=run,
-            list_calls=sum(run.calls("GET", path) for path in self.paths.values()),
+            minimum=minimum,
+            list_calls=list_calls,
             max_in_flight=read.max_in_flight,
             throttled=read.throttled,
             digest=read.digest,
@@ -128,7 +161,7 @@ class CatalogLatencyBench:
         )
         print(
             f"  {label:<28} wall {run.wall:6.1f}s  list calls {result.list_calls} "
-            f"(min {self.minimum})  in flight {result.max_in_flight}  429s {result.throttled}  "
+            f"(min {minimum})  in flight {result.max_in_flight}  429s {result.throttled}  "
             f"rss {run.rss_mb:.0f} MB  records {run.records:,}",
             flush=True,
         )
@@ -137,7 +170,7 @@ class CatalogLatencyBench:
     def floor(self, item: CatalogRun) -> float:
         """The budget floor of the minimum calls: minimum list calls plus the run's others."""
         others = item.run.total_calls - item.list_calls
-        return (self.minimum + others) * 60 / BUDGET_PER_MINUTE
+        return (item.minimum + others) * 60 / BUDGET_PER_MINUTE
 
     def table(self, runs: list[CatalogRun]) -> list[str]:
         """The runs as a markdown table (the first run is the reference)."""
@@ -159,10 +192,10 @@ class CatalogLatencyBench:
             first = index == 0
             same = "(reference)" if first else _yes(item.digest == reference.digest)
             same_state = "(reference)" if first else _yes(item.state == reference.state)
-            over = (item.list_calls - self.minimum) / self.minimum
+            over = (item.list_calls - item.minimum) / item.minimum
             lines.append(
                 f"| {item.label} | {item.run.wall:.1f} s | {item.run.wall / self.floor(item):.2f}x "
-                f"| {item.list_calls} ({self.minimum}) | {over:+.1%} | {item.max_in_flight} "
+                f"| {item.list_calls} ({item.minimum}) | {over:+.1%} | {item.max_in_flight} "
                 f"| {item.throttled} | {item.run.rss_mb:.0f} MB | {same} | {same_state} |"
             )
         return lines

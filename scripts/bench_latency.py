@@ -92,13 +92,24 @@ class LatencyOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> LatencyOptions:
-        """The options parsed by :meth:`add_arguments`."""
+        """The options parsed by :meth:`add_arguments`.
+
+        Raises:
+            SystemExit: a scenario the phase does not have (a typo would measure nothing).
+        """
+        scenarios = tuple(s.strip() for s in args.latency_scenarios.split(",") if s.strip())
+        unknown = sorted(set(scenarios) - set(cls.scenarios))
+        if unknown:
+            raise SystemExit(
+                f"--latency-scenarios: no scenario {', '.join(unknown)} "
+                f"(there are: {', '.join(cls.scenarios)})"
+            )
         return cls(
             records=args.latency_records,
             page_size=args.latency_page_size,
             latencies=tuple(int(ms) for ms in args.latencies.split(",") if ms.strip()),
             parallel=args.latency_parallel,
-            scenarios=tuple(s for s in args.latency_scenarios.split(",") if s.strip()),
+            scenarios=scenarios,
         )
 
 
@@ -243,11 +254,18 @@ class LatencyRead:
 
 
 def read_under_latency(
-    ctx: BenchContext, name: str, settings: dict[str, Any], catalog: Path, latency_ms: int
+    ctx: BenchContext,
+    name: str,
+    settings: dict[str, Any],
+    catalog: Path,
+    latency_ms: int,
+    *,
+    state: dict[str, Any] | None = None,
 ) -> LatencyRead:
     """Run tap-planhat with ``settings`` and ``catalog``, every answer ``latency_ms`` late.
 
-    A fresh rate window for every run, as if the tenant had been idle for a minute.
+    A fresh rate window for every run, as if the tenant had been idle for a minute. With
+    ``state``, the run starts from it (an incremental run).
     """
     config = ctx.write(f"{name}-tap.json", settings)
     ctx.sandbox.admin("PUT", "faults", {"latency_ms": latency_ms})
@@ -258,6 +276,8 @@ def read_under_latency(
     )
     output = ctx.work / f"{name}.singer"
     args = [str(BIN / "tap-planhat"), "--config", str(config), "--catalog", str(catalog)]
+    if state is not None:
+        args += ["--state", str(ctx.write(f"{name}-state.json", state))]
     run = measure(args, ctx.sandbox, stdout_file=output, stderr_file=ctx.work / f"{name}.log")
     summary = ctx.sandbox.admin("GET", "requests/summary")
     digest = record_digest(output)

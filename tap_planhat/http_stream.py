@@ -51,7 +51,7 @@ class StreamNeeds:
     flush_output: Flush
     #: Every record of a small listing (model, ``select``): partitions' parents.
     list_all: Callable[[Model, str | None], list[dict[str, Any]]]
-    #: First pages of the streams synced next, asked for while this one is read.
+    #: Pages of the streams synced next, read while this one is written.
     upcoming: UpcomingPages
 
 
@@ -151,10 +151,10 @@ class PlanhatHTTPStream(RESTStream[int]):
 
         return self._run.requests_through(send)
 
-    def fetch_first_page(
+    def fetch_page(
         self, prepared_request: requests.PreparedRequest, cancel: threading.Event
     ) -> tuple[requests.Response, list[dict[str, Any]]]:
-        """The first page, asked for before this stream's sync (paging/upcoming.py).
+        """A page asked for before this stream's sync (paging/upcoming.py).
 
         The same call the SDK's request function makes (authenticated, sent on this stream's
         session, validated as :meth:`validate_response` does) through the same sender; only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from tap_planhat.log_notices import quiet_stream_notices
 from tap_planhat.paging.page_filter import PageFilter, incremental_threshold
 from tap_planhat.paging.paginator import PlanhatPaginator
 from tap_planhat.paging.stream_run import StreamRun
+from tap_planhat.paging.upcoming import predicted_start_value
 from tap_planhat.schemas import stream_schema
 
 if TYPE_CHECKING:
@@ -165,7 +167,7 @@ class PlanhatStream(PlanhatHTTPStream):
             records,
             self.connection.gate,
             early=early if context is None else None,
-            elsewhere=lambda: upcoming.unanswered,
+            upcoming=upcoming,
         )
         try:
             yield from self._read(context)
@@ -207,6 +209,31 @@ class PlanhatStream(PlanhatHTTPStream):
     def detects_deletes(self) -> bool:
         """Deletions are visible only on full scans, so only full-table streams look."""
         return bool(self.config.get("detect_deletes")) and not self.replication_key
+
+    def predicted_stop(self) -> PageFilter | None:
+        """A record filter for reading this stream before its sync: None if it reads to the end.
+
+        The bookmark it will start from is not in the state before its sync starts (singer-sdk
+        writes its starting value then), so it is predicted from the state as the SDK will
+        read it: the saved bookmark for this replication key, or ``start_date`` if later. A
+        wrong prediction costs calls read ahead, never records (paging/upcoming.py).
+        """
+        if not self.replication_key:
+            return None
+        saved = self.tap_state.get("bookmarks", {}).get(self.name, {})
+        value = predicted_start_value(
+            saved, self.replication_key, self.config.get("start_date"), self.compare_start_date
+        )
+        if not value:
+            return None
+        try:
+            start = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            return None  # the stream's own sync fails on it (get_starting_timestamp)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=dt.UTC)
+        lookback = float(self.config.get("lookback_minutes", DEFAULT_LOOKBACK_MINUTES))
+        return PageFilter(self.replication_key, incremental_threshold(start, lookback))
 
     def bookmark_threshold(self, context: Context | None) -> str | None:
         """Records with an older replication key end the read (and are not emitted)."""

@@ -33,9 +33,15 @@ if TYPE_CHECKING:
     from planhat_common.registry import Model
 
 
-#: First pages asked for ahead: enough to keep about four calls busy at once (1 s answers,
-#: one call every 0.3 s) while a stream of one page is written, and at most four pages held.
-DEFAULT_READ_AHEAD_STREAMS = 4
+#: Streams read ahead at once, at most a call in flight each: as many as the calls in flight
+#: that keep the budget busy at 3 s answers (DEFAULT_MAX_PARALLEL_REQUESTS), so none of them
+#: is a guess. Fewer are in flight when answers come faster (upcoming.py).
+DEFAULT_READ_AHEAD_STREAMS = DEFAULT_MAX_PARALLEL_REQUESTS
+#: Answers held for streams not yet reached, in MB of JSON: two pages of 2,000 records of
+#: 2 KB. Decoded, records take about eight times their JSON size: on the default catalog
+#: with full pages the tap's peak RSS is about 75 MB higher than reading streams in turn
+#: (docs/performance.md).
+DEFAULT_READ_AHEAD_MEGABYTES = 8
 
 
 class TapPlanhat(VersionedAbout, Tap):
@@ -80,11 +86,21 @@ class TapPlanhat(VersionedAbout, Tap):
             th.IntegerType,
             default=DEFAULT_READ_AHEAD_STREAMS,
             title="Streams read ahead",
-            description="First pages of the streams synced next asked for while the current "
-            "stream is read, so a catalog of short lists is bound by the budget rather than "
-            "one round trip per stream. Every such page is a call the run makes anyway; at "
-            "most this many are in flight or held in memory (one page each). 0: streams "
-            "start one after another.",
+            description="Streams synced next that are read while the current one is "
+            "written, each one page after another, so a catalog of short lists is bound by "
+            "the budget rather than one round trip per page. Every such page is a call the "
+            "run makes anyway (a page is asked for only after a full one). At most this many "
+            "at once; as many as keep the budget busy are in flight. 0: streams are read one "
+            "after another.",
+        ),
+        th.Property(
+            "read_ahead_megabytes",
+            th.NumberType,
+            default=DEFAULT_READ_AHEAD_MEGABYTES,
+            title="Memory for streams read ahead (MB)",
+            description="Pages of streams not yet reached are asked for only while the "
+            "answers held for them, plus the calls in flight, stay within this many MB of "
+            "JSON (decoded, records take about eight times that). 0 reads no stream ahead.",
         ),
         th.Property(
             "lookback_minutes",
@@ -175,12 +191,18 @@ class TapPlanhat(VersionedAbout, Tap):
 
     @cached_property
     def upcoming(self) -> UpcomingPages:
-        """First pages of the streams synced next (paging/upcoming.py)."""
+        """Pages of the streams synced next, read ahead (paging/upcoming.py)."""
         window = self.config.get("read_ahead_streams", DEFAULT_READ_AHEAD_STREAMS)
         # singer-sdk's sync_all (final) syncs streams one by one in the order of `streams`,
         # skipping those not selected and child streams (tests/test_sdk_contract.py): that
         # order is planned when the first stream starts.
-        return UpcomingPages(int(window or 0), self._planned_streams)
+        megabytes = self.config.get("read_ahead_megabytes", DEFAULT_READ_AHEAD_MEGABYTES)
+        return UpcomingPages(
+            int(window or 0),
+            int(float(megabytes or 0) * 1_000_000),
+            self._planned_streams,
+            self.connection.gate,
+        )
 
     def _planned_streams(self) -> list[PlannedStream]:
         """Streams in sync order whose first request is known before they start."""
@@ -192,9 +214,12 @@ class TapPlanhat(VersionedAbout, Tap):
                 continue
             if not isinstance(stream, PlanhatStream) or stream.partitioned:
                 continue  # a partition's request depends on its parent's records
-            first = stream.prepared_at(0, None)
             yield PlannedStream(
-                stream.name, first.url or "", partial(stream.fetch_first_page, first)
+                stream.name,
+                stream.page_size,
+                partial(stream.prepared_at, context=None),
+                stream.fetch_page,
+                stream.predicted_stop,
             )
 
     def _custom_field_definitions(self) -> list[dict[str, Any]] | None:

@@ -36,6 +36,8 @@ from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib import SelectionMask
 from singer_sdk.sinks import BatchSink
 
+from tap_planhat.paging.upcoming import predicted_start_value
+
 #: Placeholder a sink puts in for a missing key property (as PlanhatSink does).
 _MISSING = object()
 
@@ -943,4 +945,70 @@ def test_sync_all_syncs_selected_streams_one_by_one_in_the_order_of_streams():
     assert getattr(Tap.sync_all, "__final__", False), _broken(
         "Tap.sync_all is final (so the order is planned from get_records, not sync_all)",
         "tap_planhat/paging/upcoming.py (plans at the first stream's start)",
+    )
+
+
+class _IncrementalStream(Stream):
+    """An incremental stream that notes the bookmark it starts from."""
+
+    replication_key = "updatedAt"
+    started_from: ClassVar[list] = []
+
+    def __init__(self, tap: Tap) -> None:
+        schema = {
+            "type": "object",
+            "properties": {
+                "id": {"type": ["integer"]},
+                "updatedAt": {"type": ["string", "null"], "format": "date-time"},
+            },
+        }
+        super().__init__(tap, name="things", schema=schema)
+
+    def get_records(self, context):
+        self.started_from.append(self.get_starting_replication_key_value(context))
+        yield {"id": 1, "updatedAt": "2020-01-01T00:00:00+00:00"}
+
+
+class _IncrementalTap(Tap):
+    name = "tap-sdk-start"
+    config_jsonschema = th.PropertiesList(th.Property("start_date", th.DateTimeType)).to_dict()
+
+    def discover_streams(self):
+        return [_IncrementalStream(self)]
+
+
+_MAY = {"replication_key": "updatedAt", "replication_key_value": "2024-05-01T00:00:00+00:00"}
+_JANUARY, _JUNE = "2024-01-01T00:00:00+00:00", "2024-06-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("saved", "start_date"),
+    [
+        (_MAY, None),
+        (_MAY, _JUNE),
+        (_MAY, _JANUARY),
+        ({**_MAY, "replication_key": "lastUpdated"}, _JANUARY),
+        ({**_MAY, "replication_key_value": ""}, None),
+        (None, _JANUARY),
+        (None, None),
+    ],
+)
+def test_the_starting_bookmark_follows_the_saved_state_and_start_date(saved, start_date):
+    state = {"bookmarks": {"things": saved}} if saved is not None else {}
+    config = {"start_date": start_date} if start_date else {}
+    tap = _IncrementalTap(config=config, state=copy.deepcopy(state), parse_env_config=False)
+    stream = tap.streams["things"]
+    before = tap.state.get("bookmarks", {}).get("things", {})
+    predicted = predicted_start_value(
+        before, "updatedAt", config.get("start_date"), stream.compare_start_date
+    )
+    _IncrementalStream.started_from.clear()
+    with contextlib.redirect_stdout(io.StringIO()):
+        tap.sync_all()
+
+    assert _IncrementalStream.started_from == [predicted], _broken(
+        "an incremental stream starts from its saved replication_key_value when saved for "
+        "its replication key, else start_date, and the later of the two (compare_start_date) "
+        "when both exist; the value is written into the state only when its sync starts",
+        "tap_planhat/paging/upcoming.py predicted_start_value (where streams read ahead stop)",
     )

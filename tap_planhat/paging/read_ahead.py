@@ -25,6 +25,21 @@ V = TypeVar("V")
 READ_AHEAD_SLACK = 0.1
 
 
+def calls_to_keep_busy(call_seconds: float, interval: float, maximum: int) -> int:
+    """Calls in flight that keep the reader busy, at most ``maximum``.
+
+    A page is needed every ``interval`` seconds (one call's share of the budget, or the time
+    the reader takes to write a page, whichever is longer) and a call takes
+    ``call_seconds``, so about ``call_seconds / interval`` calls in flight keep up (Little's
+    law), plus :data:`READ_AHEAD_SLACK`. More would only hold pages in memory and, within a
+    list, add calls past its end. With neither pacing nor a measured reader (``interval``
+    0) that is ``maximum``.
+    """
+    if not interval:
+        return maximum
+    return min(maximum, math.ceil(call_seconds / interval + READ_AHEAD_SLACK))
+
+
 def read_ahead_depth(
     full_pages: int, maximum: int, call_seconds: float, interval: float, elsewhere: int = 0
 ) -> int:
@@ -33,18 +48,13 @@ def read_ahead_depth(
     * Ramps up with the list: one ahead after the first full page, then as many as full
       pages read so far (about 1, 2, 4 ... per round trip), so a one-page list costs no extra
       call and the calls past the end of a short list stay few.
-    * Never more than keeps the reader busy: a page is needed every ``interval`` seconds (one
-      call's share of the budget, or the time the reader takes to write a page, whichever is
-      longer) and a call takes ``call_seconds``, so about ``call_seconds / interval`` calls
-      in flight keep up (Little's law), plus :data:`READ_AHEAD_SLACK`. More would only hold
-      pages in memory and add calls past the end. With neither pacing nor a measured reader
-      (``interval`` 0) that bound is ``maximum``.
-    * Fewer by ``elsewhere``: calls other streams certainly make (their first pages, asked
-      for early) that are waiting for an answer keep the budget busy too. A page past the
+    * Never more than keeps the reader busy (:func:`calls_to_keep_busy`).
+    * Fewer by ``elsewhere``: calls other streams certainly make (their pages, read ahead,
+      upcoming.py) that are waiting for an answer keep the budget busy too. A page past the
       next one is a guess that the list goes on; those calls are not. The next page itself
       (a full page was just read) is always asked for.
     """
-    needed = math.ceil(call_seconds / interval + READ_AHEAD_SLACK) if interval else maximum
+    needed = calls_to_keep_busy(call_seconds, interval, maximum)
     return max(1, min(maximum, full_pages, needed - elsewhere))
 
 

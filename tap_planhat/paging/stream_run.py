@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from planhat_common.call_gate import MovingAverage
 from tap_planhat.paging.paginator import ValidatedPages
-from tap_planhat.paging.read_ahead import ReadAhead, read_ahead_depth
-from tap_planhat.paging.upcoming import drop
+from tap_planhat.paging.read_ahead import ReadAhead, calls_to_keep_busy, read_ahead_depth
+from tap_planhat.paging.upcoming import EarlyPages, drop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from planhat_common.call_gate import CallGate
     from planhat_common.paging import OffsetPager
     from tap_planhat.paging.page_filter import PageFilter
-    from tap_planhat.paging.upcoming import EarlyPage
+    from tap_planhat.paging.upcoming import UpcomingPages
 
 
 class StreamRun:
@@ -34,15 +34,15 @@ class StreamRun:
         records: PageFilter,
         gate: CallGate,
         *,
-        early: EarlyPage | None = None,
-        elsewhere: Callable[[], int] = lambda: 0,
+        early: EarlyPages | None = None,
+        upcoming: UpcomingPages | None = None,
     ) -> None:
         """A sync of ``stream_name`` for ``context``, from the first page, through ``gate``.
 
-        ``early``: its first page, asked for before the sync began (upcoming.py).
-        ``elsewhere()``: calls other streams certainly need that are waiting for an answer;
-        they fill the budget as well as pages read ahead here would, without the risk of
-        lying past the end of this list.
+        ``early``: its pages asked for before the sync began, by URL (upcoming.py).
+        ``upcoming``: the streams synced next, read ahead; their calls are certain, so they
+        fill the budget as well as pages guessed here would, without the risk of lying past
+        the end of this list.
         """
         self.context = context
         self.pager = pager
@@ -52,8 +52,11 @@ class StreamRun:
         self.ahead: ReadAhead[str, requests.Response] = ReadAhead(
             stream_name, gate.in_flight.maximum
         )
-        self.early = early
-        self.elsewhere = elsewhere
+        early = early or EarlyPages()
+        self.early = early.pages
+        #: The pages read early end with the list's last: no call past them is worth making.
+        self.early_to_the_end = early.to_the_end
+        self.upcoming = upcoming
         self.full_pages = 0
         #: Seconds the reader spends on a page between getting it and asking for the next
         #: (moving average; 0 until two pages were read).
@@ -72,10 +75,10 @@ class StreamRun:
         def request(prepared_request: requests.PreparedRequest, *args: Any) -> requests.Response:
             self._asked(time.monotonic())
             url = prepared_request.url or ""
-            early = self._take_early(url)
+            early = self.early.pop(url, None)
             if early is not None:
                 # Raises here whatever its request raised, where the loop's own would have.
-                response, page = early.outcome.result()
+                response, page = early.result()
                 self.pages.hold(response, page)
             else:
                 response = self.ahead.get(url, send, prepared_request, *args)
@@ -83,14 +86,6 @@ class StreamRun:
             return response
 
         return request
-
-    def _take_early(self, url: str) -> EarlyPage | None:
-        """The first page read early, if the loop asks for the very request it was read at."""
-        early, self.early = self.early, None
-        if early is not None and early.url != url:
-            drop(early)
-            return None
-        return early
 
     def _asked(self, now: float) -> None:
         if self._page_got is None:
@@ -102,25 +97,33 @@ class StreamRun:
 
         ``prepare(offset)`` builds the request the SDK's loop will make for that page.
         """
-        if self.send is None:
+        if self.send is None or self.early_to_the_end:
+            # (to the end: every page left is among those read early)
             return
         self.full_pages += 1
         gate = self.gate
-        self.ahead.depth = read_ahead_depth(
-            self.full_pages,
-            gate.in_flight.limit,
-            gate.call_seconds,
-            max(gate.budget.interval, self.write_time.value),
-            self.elsewhere(),
+        interval = max(gate.budget.interval, self.write_time.value)
+        elsewhere = 0
+        if self.upcoming is not None:
+            self.upcoming.keep_busy(
+                calls_to_keep_busy(gate.call_seconds, interval, gate.in_flight.limit)
+            )
+            elsewhere = self.upcoming.certain_calls
+        depth = read_ahead_depth(
+            self.full_pages, gate.in_flight.limit, gate.call_seconds, interval, elsewhere
         )
-        for offset in self.pager.next_offsets(self.ahead.depth):
-            prepared = prepare(offset)
-            send = partial(self.send, cancel=self.ahead.signal)
-            self.ahead.start(prepared.url or "", send, prepared, self.context)
+        wanted = [prepare(offset) for offset in self.pager.next_offsets(depth)]
+        # Pages read before the sync began (or still coming) are not asked for again.
+        self.ahead.depth = sum((prepared.url or "") not in self.early for prepared in wanted)
+        for prepared in wanted:
+            url = prepared.url or ""
+            if url not in self.early:
+                send = partial(self.send, cancel=self.ahead.signal)
+                self.ahead.start(url, send, prepared, self.context)
 
     def close(self) -> None:
         """Drop what was read ahead and nobody asked for; stop the background threads."""
-        if self.early is not None:
-            drop(self.early)
-            self.early = None
+        early, self.early = self.early, {}
+        for outcome in early.values():
+            drop(outcome)
         self.ahead.close()

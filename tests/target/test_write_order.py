@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import requests
+
 from tests.target.target_helpers import (
     by_field,
     dead_letters,
@@ -61,3 +63,25 @@ def test_a_stream_dropped_by_stream_maps_is_not_routed(sandbox: Any, tmp_path: P
     run_target(config, messages)
     assert "KEEP" in by_field(sandbox, "companies", "externalId")
     assert [w["path"] for w in writes(sandbox)] == ["/companies"]
+
+
+def test_bulk_calls_are_sent_one_after_another_across_streams(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    # Planhat asks for bulk operations in sequence (docs/writes.md): with full batches of two
+    # models interleaved and slow answers, no two calls of the run are ever served at once.
+    sandbox = sandbox_factory(records=0, faults={"latency_ms": 40})
+    config = sandbox_config(sandbox, tmp_path, batch_size_rows=4)
+    messages = [schema("companies"), schema("endusers")]
+    for i in range(24):
+        messages.append(record("companies", {"externalId": f"C{i}", "name": f"Co {i}"}))
+        messages.append(
+            record("endusers", {"externalId": f"E{i}", "email": f"e{i}@x.io", "companyId": None})
+        )
+    run_target(config, messages)
+
+    assert len(by_field(sandbox, "companies", "externalId")) == 24
+    calls = writes(sandbox)
+    assert len(calls) >= 12  # full batches of both models, while the next ones were read
+    summary = requests.get(f"{sandbox.url}/_sandbox/requests/summary", timeout=30).json()
+    assert summary["max_in_flight"] == 1
