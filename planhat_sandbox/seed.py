@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from planhat_common.fieldtypes import Shape
 from planhat_common.registry import CUSTOM_FIELD_TYPES, MODELS, Model, find_model, get_model
-from planhat_sandbox.seed_revenue import finish_line_item, finish_product, roll_up_deals
+from planhat_sandbox.seed_revenue import (
+    finish_license,
+    finish_line_item,
+    finish_product,
+    roll_up_deals,
+)
 from planhat_sandbox.store import Record, Store, company_name_field, iso_ms
 from planhat_sandbox.values import (
     BASE_EPOCH_DAY,
@@ -306,8 +311,10 @@ class Seeder:
         self._finish_revenue(model, record, rng)
 
     def _finish_revenue(self, model: Model, record: Record, rng: random.Random) -> None:
-        """Coherent catalog entries and line items (seed_revenue.py)."""
-        if model.name == "products":
+        """Coherent licenses, catalog entries and line items (seed_revenue.py)."""
+        if model.name == "licenses":
+            finish_license(rng, record)
+        elif model.name == "products":
             finish_product(rng, record)
         elif model.name == "line_items" and self.referenced.get("deals"):
             products = self.referenced.get("products", [])

@@ -55,6 +55,33 @@ def _terms(rng: random.Random, kind: str, fixed: bool, mrr: float) -> dict[str, 
     return terms
 
 
+#: Share of licenses without an end (evergreen), renewing every year from their start.
+EVERGREEN_LICENSE_SHARE = 0.25
+
+
+def finish_license(rng: random.Random, record: Record) -> None:
+    """A license's term around the seeded today, so some renew in the months after it.
+
+    It starts in the two years before, and runs 12, 24 or 36 months (``toDate``, also its
+    ``renewalDate``), or has no end and renews on each anniversary of its start (the next
+    one after the seeded today is its ``renewalDate``).
+    """
+    start_ms = BASE_MS - below(rng, 2 * YEAR_MS) // DAY_MS * DAY_MS
+    record["fromDate"] = iso_ms(start_ms)
+    if rng.random() < EVERGREEN_LICENSE_SHARE:
+        renews_ms = start_ms
+        while renews_ms < BASE_MS:
+            renews_ms += YEAR_MS
+        record.update(fixedPeriod=False, length=None, toDate=None)
+    else:
+        length = pick(rng, LENGTHS)
+        renews_ms = start_ms + length * MONTH_MS
+        # A license's length is a number in the evidence (a line item's an integer).
+        record.update(fixedPeriod=True, length=float(length), toDate=iso_ms(renews_ms))
+    record["renewalDate"] = iso_ms(renews_ms)
+    record["renewalDaysFromNow"] = (renews_ms - BASE_MS) // DAY_MS
+
+
 def finish_product(rng: random.Random, record: Record) -> None:
     """A catalog entry: a subscription with a default MRR, or a fee with a default value."""
     kind, fixed = _kind(rng)

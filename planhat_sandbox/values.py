@@ -40,9 +40,11 @@ if TYPE_CHECKING:
     from planhat_common.fieldtypes import FieldType
     from planhat_common.registry import Model
 
-#: Seeded "now": 2024-01-01T00:00:00.000Z. Seed timestamps lie before it.
+#: Seeded "now": 2024-01-01T00:00:00.000Z. Seed timestamps lie before it; contract ends and
+#: renewals around it (SEEDED_TODAY is what analytics over seeded data should call today).
 BASE_MS = 1_704_067_200_000
 BASE_EPOCH_DAY = 19723
+SEEDED_TODAY = "2024-01-01"
 DAY_MS = 86_400_000
 YEAR_MS = 365 * DAY_MS
 TRUE_SHARE = 0.3

@@ -1,11 +1,14 @@
 """Headline numbers from the analytics marts in a DuckDB file (the end of scripts/demo.py).
 
 Run with the project's Python (it has duckdb): ``.venv/bin/python scripts/analytics_headlines.py
-output/planhat.duckdb``. Reads the marts the dbt package builds (analytics/, docs/analytics.md).
+output/planhat.duckdb [YYYY-MM-DD]``. Reads the marts the dbt package builds (analytics/,
+docs/analytics.md); the date is the one they were built as of (var ``planhat_as_of_date``),
+else today.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from decimal import Decimal
 from typing import Any
@@ -21,9 +24,10 @@ def money(value: Any) -> str:
     return f"{Decimal(value or 0):,.2f}"
 
 
-def headlines(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The lines to print."""
-    lines = []
+def headlines(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> list[str]:
+    """The lines to print, for marts built as of ``as_of`` (None: today, UTC)."""
+    today = as_of or dt.datetime.now(dt.UTC).date()
+    lines = [f"As of {today.isoformat()}" + ("" if as_of is None else " (planhat_as_of_date)")]
     arr, paying, companies = con.execute(
         f"select sum(current_arr), count(*) filter (where current_mrr <> 0), count(*) "  # noqa: S608
         f"from {SCHEMA}.company_360"
@@ -60,22 +64,21 @@ def headlines(con: duckdb.DuckDBPyConnection) -> list[str]:
     ).fetchone() or (0, 0)
     lines.append(f"Renewals in the next 90 days: {count}, MRR at stake {money(at_stake)}")
 
-    lines.append(nps_line(con))
+    lines.append(nps_line(con, today))
     return lines
 
 
-def nps_line(con: duckdb.DuckDBPyConnection) -> str:
-    """NPS over the last 12 months, else over all time, from nps_monthly."""
+def nps_line(con: duckdb.DuckDBPyConnection, today: dt.date) -> str:
+    """NPS over the 12 months before ``today``, else over all time, from nps_monthly."""
     query = (
         f"select sum(responses), sum(promoters), sum(detractors) from {SCHEMA}.nps_monthly "  # noqa: S608
-        "where month >= ?"
+        "where month >= ? and month <= ?"
     )
-    for label, since in (
-        ("last 12 months", "current_date - interval 12 month"),
-        ("all time", "date '0001-01-01'"),
-    ):
-        start = con.execute(f"select cast({since} as date)").fetchone()
-        row = con.execute(query, [start[0] if start else None]).fetchone()
+    # The 12 months up to and including today's (months are their first day).
+    back = today.year * 12 + today.month - 1 - 11
+    year_before = dt.date(back // 12, back % 12 + 1, 1)
+    for label, since in (("last 12 months", year_before), ("all time", dt.date(1, 1, 1))):
+        row = con.execute(query, [since, today]).fetchone()
         responses, promoters, detractors = row or (0, 0, 0)
         if responses:
             score = 100 * (promoters - detractors) / responses
@@ -87,9 +90,10 @@ def nps_line(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def main() -> None:
-    """Print the headlines of the DuckDB file named on the command line."""
+    """Print the headlines of the DuckDB file named on the command line (and its as-of date)."""
+    as_of = dt.date.fromisoformat(sys.argv[2]) if len(sys.argv) > 2 else None  # noqa: PLR2004
     with duckdb.connect(sys.argv[1], read_only=True) as con:
-        for line in headlines(con):
+        for line in headlines(con, as_of):
             print(f"  {line}")
 
 

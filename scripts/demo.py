@@ -44,11 +44,20 @@ def meltano_run(meltano: Path, environment: str, env: dict[str, str]) -> None:
     subprocess.run([*args, *pipeline], check=True, cwd=ROOT, env=env)
 
 
-def dbt_build(meltano: Path, environment: str, env: dict[str, str]) -> None:
-    """Build and test the analytics models (analytics/) in the DuckDB file."""
+def dbt_build(meltano: Path, environment: str, env: dict[str, str], as_of: str | None) -> None:
+    """Build and test the analytics models (analytics/) in the DuckDB file, as of ``as_of``."""
     say("Building the analytics models (dbt, analytics/) into the same file")
     args = [str(meltano), "--environment", environment, "invoke", "dbt-duckdb:build"]
+    if as_of:
+        args += ["--vars", f"{{planhat_as_of_date: '{as_of}'}}"]
     subprocess.run(args, check=True, cwd=ROOT, env=env)
+
+
+def seeded_today(python: Path) -> str:
+    """The sandbox's seeded "today": its contracts start and end around it, not around now."""
+    code = "from planhat_sandbox.values import SEEDED_TODAY; print(SEEDED_TODAY)"
+    found = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True)
+    return found.stdout.strip()
 
 
 def show_tables(python: Path) -> None:
@@ -71,6 +80,7 @@ def main() -> None:
     env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
     DUCKDB_FILE.parent.mkdir(exist_ok=True)
     environment = "planhat" if planhat_token() else "dev"
+    as_of = None  # a tenant's marts are as of today
     if environment == "planhat":
         say("PLANHAT_API_TOKEN found: extracting from your Planhat tenant")
         meltano_run(meltano, environment, env)
@@ -81,12 +91,16 @@ def main() -> None:
         )
         with SandboxProcess(python, records=DEMO_RECORDS) as sandbox:
             meltano_run(meltano, environment, {**env, **sandbox.environment()})
+        as_of = seeded_today(python)
+        say(f"The sandbox's data is seeded around {as_of}: the marts are built as of that day")
     say(f"Loaded into {DUCKDB_FILE.relative_to(ROOT)}:")
     show_tables(python)
-    dbt_build(meltano, environment, env)
+    dbt_build(meltano, environment, env, as_of)
     say("Analytics models in schema analytics (company_360, mrr_monthly, renewals, ...):")
     headlines = ROOT / "scripts" / "analytics_headlines.py"
-    subprocess.run([str(python), str(headlines), str(DUCKDB_FILE)], check=True)
+    subprocess.run(
+        [str(python), str(headlines), str(DUCKDB_FILE), *([as_of] if as_of else [])], check=True
+    )
 
 
 if __name__ == "__main__":

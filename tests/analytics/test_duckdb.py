@@ -10,12 +10,16 @@ computation from the sandbox's records, and against a build over a fresh full lo
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pytest
 
+from planhat_sandbox.values import SEEDED_TODAY
 from tests.analytics.conftest import (
     AnalyticsRun,
     analytics_meltano,
@@ -29,12 +33,12 @@ from tests.analytics.reference import (
     plant_mrr_history,
 )
 from tests.analytics.test_project import documented_models
+from tests.meltano.conftest import ROOT, Meltano
 from tests.meltano.emitted import Emitted
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.meltano.conftest import Meltano
     from tests.sandbox_fixtures import SandboxServer
 
 pytestmark = pytest.mark.meltano
@@ -335,3 +339,35 @@ def test_custom_field_names_with_quotes_become_columns(story: Story) -> None:
         'select company_id from analytics.company_360 where "custom_odd_quoted_field_s_name" = 42.5'
     )
     assert rows == [(min(c["_id"] for c in story.sandbox.records("companies")),)]
+
+
+def test_the_demos_headlines_as_of_the_sandboxs_seeded_today(story: Story, tmp_path: Path) -> None:
+    # The demo builds the marts as of the day the sandbox's data is seeded around (its
+    # contracts end around 2024, so as of today nothing would renew in the next 90 days).
+    copy = tmp_path / "planhat.duckdb"
+    shutil.copy(story.path, copy)
+    env = {
+        **story.meltano.env,
+        "DBT_DUCKDB_PATH": str(copy),
+        "DBT_TARGET_PATH": str(tmp_path / "dbt-target"),
+        "DBT_LOG_PATH": str(tmp_path / "dbt-logs"),
+    }
+    seeded = dt.date.fromisoformat(SEEDED_TODAY)
+    run_dbt(Meltano(story.meltano.executable, env), "run", seeded)
+
+    script = ROOT / "scripts" / "analytics_headlines.py"
+    shown = subprocess.run(
+        [sys.executable, str(script), str(copy), SEEDED_TODAY],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+
+    with duckdb.connect(str(copy), read_only=True) as con:
+        (renewing,) = con.execute(
+            "select count(*) from analytics.renewals where days_until_renewal < 90"
+        ).fetchone() or (0,)
+    assert renewing > 0
+    assert shown[0].strip() == f"As of {SEEDED_TODAY} (planhat_as_of_date)"
+    assert any(f"Renewals in the next 90 days: {renewing}," in line for line in shown), shown
+    assert any("MRR movements in December 2023" in line for line in shown), shown
