@@ -181,10 +181,14 @@ def _fails_clearly_and_a_rerun_completes(
     # Every faulted answer was used up and the call still failed: exactly MAX_RETRIES tries.
     assert not any(sandbox.faults()[k] for k in COUNTED), sandbox.faults()
     partial = parse_singer(failed.stdout)
-    assert partial.states, "no STATE at all before the failure"
-    last_state = partial.final_state
     emitted = ids(partial)
-    for name, bookmark in last_state["bookmarks"].items():
+    completed = [n for n in clean_ids if n != stream and emitted.get(n) == clean_ids[n]]
+    # A STATE follows every stream emitted completely; a failure in the first stream (pages
+    # read ahead can take the burst's place in line) leaves none, and the rerun starts over.
+    if completed:
+        assert partial.states, f"no STATE after {completed}"
+    last_state = partial.final_state
+    for name, bookmark in last_state.get("bookmarks", {}).items():
         if "replication_key_value" in bookmark:
             # A bookmark only for a stream whose records were all emitted.
             assert emitted.get(name) == clean_ids[name], name
@@ -194,7 +198,7 @@ def _fails_clearly_and_a_rerun_completes(
     )
 
     sandbox.set_faults()
-    rerun = run_tap(tap_config(sandbox), state=last_state)
+    rerun = run_tap(tap_config(sandbox), state=last_state or None)
 
     assert union(partial, rerun) == clean_ids
     assert rerun.final_state == clean_state
