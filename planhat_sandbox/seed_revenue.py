@@ -39,9 +39,14 @@ def _kind(rng: random.Random) -> tuple[str, bool]:
     return FEE, False
 
 
+def _term_start(rng: random.Random) -> int:
+    """A contract's first day: midnight of a day in the two years before the seeded today."""
+    return BASE_MS - below(rng, 2 * YEAR_MS) // DAY_MS * DAY_MS
+
+
 def _terms(rng: random.Random, kind: str, fixed: bool, mrr: float) -> dict[str, Any]:
     """Revenue fields for one kind, with every other revenue field cleared."""
-    start_ms = BASE_MS - below(rng, 2 * YEAR_MS) // DAY_MS * DAY_MS
+    start_ms = _term_start(rng)
     terms: dict[str, Any] = {"type": kind, "fixedPeriod": fixed, "fromDate": iso_ms(start_ms)}
     if kind == FEE:
         return {**terms, "value": float(1000 + below(rng, 9000)), "mrr": None, "arr": None}
@@ -66,7 +71,7 @@ def finish_license(rng: random.Random, record: Record) -> None:
     ``renewalDate``), or has no end and renews on each anniversary of its start (the next
     one after the seeded today is its ``renewalDate``).
     """
-    start_ms = BASE_MS - below(rng, 2 * YEAR_MS) // DAY_MS * DAY_MS
+    start_ms = _term_start(rng)
     record["fromDate"] = iso_ms(start_ms)
     if rng.random() < EVERGREEN_LICENSE_SHARE:
         renews_ms = start_ms

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -221,28 +220,22 @@ class PlanhatStream(PlanhatHTTPStream):
         if not self.replication_key:
             return None
         saved = self.tap_state.get("bookmarks", {}).get(self.name, {})
-        value = predicted_start_value(
+        start = predicted_start_value(
             saved, self.replication_key, self.config.get("start_date"), self.compare_start_date
         )
-        if not value:
-            return None
-        try:
-            start = dt.datetime.fromisoformat(str(value))
-        except ValueError:
-            return None  # the stream's own sync fails on it (get_starting_timestamp)
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=dt.UTC)
-        lookback = float(self.config.get("lookback_minutes", DEFAULT_LOOKBACK_MINUTES))
-        return PageFilter(self.replication_key, incremental_threshold(start, lookback))
+        threshold = incremental_threshold(start, self.lookback_minutes)
+        return PageFilter(self.replication_key, threshold) if threshold else None
+
+    @cached_property
+    def lookback_minutes(self) -> float:
+        """How far before the bookmark an incremental read starts again."""
+        return float(self.config.get("lookback_minutes", DEFAULT_LOOKBACK_MINUTES))
 
     def bookmark_threshold(self, context: Context | None) -> str | None:
         """Records with an older replication key end the read (and are not emitted)."""
         if not self.replication_key:
             return None
-        return incremental_threshold(
-            self.get_starting_timestamp(context),
-            float(self.config.get("lookback_minutes", DEFAULT_LOOKBACK_MINUTES)),
-        )
+        return incremental_threshold(self.get_starting_timestamp(context), self.lookback_minutes)
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:

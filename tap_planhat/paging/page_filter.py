@@ -83,8 +83,19 @@ class PageFilter:
         return PageSelection(kept, reached_bookmark=reached and honoured, sort_broken=broken)
 
 
-def incremental_threshold(start: dt.datetime | None, lookback_minutes: float) -> str | None:
-    """The oldest replication key value to read again: ``start`` minus the lookback window."""
+def incremental_threshold(start: dt.datetime | str | None, lookback_minutes: float) -> str | None:
+    """The oldest replication key value to read again: ``start`` minus the lookback window.
+
+    ``start`` may be a bookmark as saved (ISO text, UTC unless it says otherwise); one that
+    does not parse gives None.
+    """
+    if isinstance(start, str):
+        try:
+            start = dt.datetime.fromisoformat(start)
+        except ValueError:
+            return None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=dt.UTC)
     if start is None:
         return None
     since = start - dt.timedelta(minutes=lookback_minutes)

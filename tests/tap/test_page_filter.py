@@ -88,6 +88,12 @@ def test_the_threshold_is_the_start_minus_the_lookback_in_utc() -> None:
     assert incremental_threshold(start, 5) == "2023-12-31T23:55:00.000000+00:00"
     assert incremental_threshold(start, 0.5) == "2023-12-31T23:59:30.000000+00:00"
     assert incremental_threshold(None, 5) is None
+    # A bookmark as saved: ISO text, UTC unless it says otherwise.
+    assert incremental_threshold("2024-01-01T02:00:00+02:00", 5) == (
+        "2023-12-31T23:55:00.000000+00:00"
+    )
+    assert incremental_threshold("2024-01-01T00:00:00", 5) == "2023-12-31T23:55:00.000000+00:00"
+    assert incremental_threshold("not a date", 5) is None
 
 
 @pytest.mark.parametrize(
